@@ -1,0 +1,11 @@
+"""gnc_teach: helpers for the lessons on neural collapse and generalized neural collapse.
+
+Modules, in dependency order: ``geometry`` → ``margins`` → ``codes`` (solvers) → ``ufm`` (models)
+→ ``metrics`` → ``plotting`` / ``widgets`` (views). ``check`` holds the exercise self-checks and
+``exercises`` the generator that turns solution notebooks into exercise notebooks.
+"""
+from ._tensor import default_device
+from .geometry import (cross_polytope, gram, is_simplex_etf, max_cos, min_angle, normalize_rows,
+                       random_rotation, random_sphere, regular_polygon, simplex_bound, simplex_etf)
+
+__version__ = "0.1.0"

@@ -1,0 +1,6 @@
+"""Exercise self-checks, one module per lesson, all re-exported here: ``check.simplex_etf(...)``.
+
+Each check prints and returns a :class:`CheckResult`. It says what is wrong and gives a hint, never
+the answer, and never crashes on a wrong type or shape.
+"""
+from ._core import CheckResult, checker  # noqa: F401

@@ -1,0 +1,146 @@
+"""Configurations of K unit vectors in R^d and their pairwise geometry.
+
+Conventions (MATH.md §0): a code ``W`` is a ``(K, d)`` tensor whose row ``w_k`` is class k.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._tensor import as_matrix, check_int, resolve
+
+__all__ = [
+    "simplex_etf", "regular_polygon", "cross_polytope", "random_rotation", "random_sphere",
+    "normalize_rows", "gram", "max_cos", "min_angle", "is_simplex_etf", "simplex_bound",
+]
+
+
+def _generator(seed):
+    return torch.Generator().manual_seed(int(seed))
+
+
+def random_rotation(d: int, *, seed=None, device=None, dtype=None) -> torch.Tensor:
+    """A Haar-random orthogonal ``(d, d)`` matrix (QR of a Gaussian with sign fix)."""
+    d = check_int(d, "d", minimum=1)
+    device, dtype = resolve(device, dtype)
+    g = _generator(0 if seed is None else seed)
+    A = torch.randn(d, d, generator=g, dtype=torch.float64)
+    Q, R = torch.linalg.qr(A)
+    s = torch.sign(torch.diagonal(R))
+    s[s == 0] = 1.0  # fixing the signs makes the distribution Haar, not just orthogonal
+    Q = Q * s
+    return Q.to(device=device, dtype=dtype)
+
+
+def random_sphere(K: int, d: int, *, seed=None, batch=None, device=None, dtype=None) -> torch.Tensor:
+    """K i.i.d. uniform points on the unit sphere S^{d-1}: ``(K, d)``, or ``(batch, K, d)``."""
+    K = check_int(K, "K", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    device, dtype = resolve(device, dtype)
+    g = _generator(0 if seed is None else seed)
+    shape = (K, d) if batch is None else (check_int(batch, "batch", minimum=1), K, d)
+    X = torch.randn(*shape, generator=g, dtype=torch.float64)
+    return normalize_rows(X).to(device=device, dtype=dtype)
+
+
+def _sum_zero_basis(K: int) -> torch.Tensor:
+    """Orthonormal basis of {x in R^K : sum x = 0} as the columns of a ``(K, K-1)`` matrix (Helmert)."""
+    U = torch.zeros(K, K - 1, dtype=torch.float64)
+    for m in range(1, K):
+        U[:m, m - 1] = 1.0
+        U[m, m - 1] = -float(m)
+        U[:, m - 1] /= math.sqrt(m * (m + 1))
+    return U
+
+
+def simplex_etf(K: int, d: int | None = None, *, seed=None, device=None, dtype=None) -> torch.Tensor:
+    """The simplex equiangular tight frame: K unit rows in R^d with <w_j, w_k> = -1/(K-1) for j != k.
+
+    Rows of sqrt(K/(K-1)) (I_K - 11^T/K) written in an orthonormal basis of the sum-zero subspace,
+    padded with zeros to ``d`` columns (canonical orientation) or rotated by a Haar-random rotation
+    when ``seed`` is given. Needs d >= K-1 (MATH.md §2); ``d`` defaults to K-1. Returns ``(K, d)``.
+    """
+    K = check_int(K, "K", minimum=2)
+    d = K - 1 if d is None else check_int(d, "d", minimum=1)
+    if d < K - 1:
+        raise ValueError(
+            f"a simplex ETF of K={K} vectors needs d >= K-1 = {K - 1}, got d={d}. For K > d+1 "
+            "classes the ETF does not exist; use a softmax code instead (gnc_teach.softmax_code)."
+        )
+    device, dtype = resolve(device, dtype)
+    W = math.sqrt(K / (K - 1)) * _sum_zero_basis(K)
+    W = torch.cat([W, torch.zeros(K, d - (K - 1), dtype=torch.float64)], dim=1)
+    if seed is not None:
+        W = W @ random_rotation(d, seed=seed, device="cpu", dtype=torch.float64).T
+    return W.to(device=device, dtype=dtype)
+
+
+def regular_polygon(K: int, *, device=None, dtype=None) -> torch.Tensor:
+    """The K-th roots of unity as a ``(K, 2)`` tensor: w_k = (cos 2πk/K, sin 2πk/K)."""
+    K = check_int(K, "K", minimum=2)
+    device, dtype = resolve(device, dtype)
+    t = 2 * math.pi * torch.arange(K, dtype=torch.float64) / K
+    return torch.stack([torch.cos(t), torch.sin(t)], dim=1).to(device=device, dtype=dtype)
+
+
+def cross_polytope(d: int, *, device=None, dtype=None) -> torch.Tensor:
+    """The 2d vertices ±e_i of the cross-polytope (orthoplex), ordered e_1, -e_1, e_2, -e_2, ...: ``(2d, d)``."""
+    d = check_int(d, "d", minimum=1)
+    device, dtype = resolve(device, dtype)
+    I = torch.eye(d, dtype=torch.float64)
+    return torch.stack([I, -I], dim=1).reshape(2 * d, d).to(device=device, dtype=dtype)
+
+
+def normalize_rows(W: torch.Tensor) -> torch.Tensor:
+    """Rows divided by their Euclidean norms (works on any leading batch shape)."""
+    n = W.norm(dim=-1, keepdim=True)
+    if (n == 0).any():
+        raise ValueError("W has a zero row, which cannot be normalised to the unit sphere.")
+    return W / n
+
+
+def gram(W) -> torch.Tensor:
+    """The Gram matrix W W^T, ``(K, K)``, of the rows of ``W`` ``(K, d)``."""
+    W = as_matrix(W, "W")
+    return W @ W.T
+
+
+def max_cos(W, *, chunk: int = 4096) -> float:
+    """max_{j != k} cos(w_j, w_k) over the rows of ``W`` ``(K, d)``, K >= 2.
+
+    Rows are normalised first. Computed in row chunks, so memory is O(chunk * K), not O(K^2).
+    """
+    W = normalize_rows(as_matrix(W, "W", min_rows=2))
+    K = W.shape[0]
+    best = -math.inf
+    for s in range(0, K, chunk):
+        C = W[s:s + chunk] @ W.T
+        idx = torch.arange(s, min(s + chunk, K), device=W.device)
+        C[idx - s, idx] = -math.inf
+        best = max(best, float(C.max()))
+    return min(best, 1.0)
+
+
+def min_angle(W, *, chunk: int = 4096) -> float:
+    """The smallest pairwise angle between rows of ``W``, in degrees: arccos(max_cos(W))."""
+    return math.degrees(math.acos(max(-1.0, max_cos(W, chunk=chunk))))
+
+
+def simplex_bound(K: int) -> float:
+    """The simplex (Welch) bound -1/(K-1): every K unit vectors have max_{j != k} <w_j, w_k> >= -1/(K-1).
+
+    Proof: 0 <= ||Σ w_k||^2 = K + Σ_{j != k} <w_j, w_k> <= K + K(K-1) max. Equality iff simplex ETF.
+    """
+    K = check_int(K, "K", minimum=2)
+    return -1.0 / (K - 1)
+
+
+def is_simplex_etf(W, *, tol: float = 1e-8) -> bool:
+    """True when the rows of ``W`` are unit vectors with every pairwise inner product -1/(K-1) within ``tol``."""
+    W = as_matrix(W, "W", min_rows=2)
+    K = W.shape[0]
+    G = W.to(torch.float64) @ W.to(torch.float64).T
+    target = torch.full_like(G, -1.0 / (K - 1))
+    target.fill_diagonal_(1.0)
+    return bool((G - target).abs().max() <= tol)

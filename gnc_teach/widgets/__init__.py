@@ -1,0 +1,6 @@
+"""ipywidgets explorers: thin views over pure functions of the package.
+
+Each explorer is a function that returns a widget and can be called with no arguments. Its
+computation lives in a pure function (tested headlessly); the widget only wires controls with
+``observe`` and redraws.
+"""
