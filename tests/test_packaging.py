@@ -1,0 +1,53 @@
+"""The install metadata stays consistent: pyproject.toml and environment.yml list the same packages."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_TO_PIP = {"pytorch": "torch"}  # conda-forge names that differ from PyPI names
+
+
+def _name(spec: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return data["project"]
+
+
+def _environment_specs():
+    specs, in_deps, in_pip = [], False, False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        line = line.split("#", 1)[0].rstrip()
+        if re.match(r"^\S", line):  # a top-level key: only `dependencies:` lists packages
+            in_deps = line.startswith("dependencies:")
+            continue
+        if re.match(r"^\s+- pip:\s*$", line):
+            in_pip = True
+            continue
+        m = re.match(r"^\s+- (\S.*)$", line)
+        if m and in_deps and not in_pip:
+            specs.append(m.group(1).strip())
+    return specs
+
+
+def test_environment_and_pyproject_list_the_same_packages():
+    project = _pyproject()
+    pip_names = {_name(s) for s in project["dependencies"] + project["optional-dependencies"]["test"]}
+    conda_names = {CONDA_TO_PIP.get(_name(s), _name(s)) for s in _environment_specs()} - {"python", "pip"}
+    assert pip_names == conda_names, (
+        f"only in pyproject: {sorted(pip_names - conda_names)}; only in environment.yml: "
+        f"{sorted(conda_names - pip_names)}")
+
+
+def test_required_dependencies_are_present_with_lower_bounds_only():
+    deps = _pyproject()["dependencies"]
+    names = {_name(s) for s in deps}
+    assert {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "nbval"} <= names
+    for spec in deps + _pyproject()["optional-dependencies"]["test"] + _environment_specs():
+        assert "==" not in spec and "<" not in spec, f"use a lower bound only, not {spec!r}"
+
+
+def test_python_requirement():
+    assert _pyproject()["requires-python"] == ">=3.10"
