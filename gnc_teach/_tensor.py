@@ -76,8 +76,9 @@ def as_matrix(A, name: str, *, device=None, dtype=None, min_rows: int = 1, cols:
     if isinstance(A, torch.Tensor):
         T = A.detach()
     elif isinstance(A, (np.ndarray, list, tuple)):
+        keep = isinstance(A, np.ndarray) and A.dtype in (np.float32, np.float64)
         try:
-            T = torch.as_tensor(np.asarray(A, dtype=np.float64))
+            T = torch.as_tensor(A if keep else np.asarray(A, dtype=np.float64))
         except (ValueError, TypeError) as exc:
             raise TypeError(f"{name} must be a real 2-D array, got {type(A).__name__} that numpy "
                             "cannot convert to floats.") from exc
