@@ -1,0 +1,31 @@
+"""The README's Setup, Run and Test commands are the ones CI runs, and its links point to real files."""
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _command_after(heading: str) -> str:
+    """The first line of the first ```bash block under a `## heading`."""
+    section = README.split(f"## {heading}\n", 1)[1]
+    block = re.search(r"```bash\n(.+?)\n", section)
+    assert block, f"no ```bash block under ## {heading}"
+    return block.group(1).strip()
+
+
+def test_ci_runs_the_readme_setup_and_test_commands():
+    ci = (ROOT / ".ci" / "run").read_text()
+    for heading in ("Setup", "Test"):
+        command = _command_after(heading)
+        assert command in ci, f"the README's {heading} command {command!r} is not what .ci/run runs"
+
+
+def test_run_command_opens_the_lessons():
+    assert _command_after("Run") == "jupyter lab lessons/"
+
+
+def test_lesson_links_exist_and_runtimes_are_filled_in():
+    for link in re.findall(r"\]\(((?:lessons|exercises|solutions)/[^)]*)\)", README):
+        assert (ROOT / link).exists(), f"README links to a missing {link}"
+    assert "RUNTIME_" not in README, "fill in the measured lesson runtimes"
