@@ -1,0 +1,401 @@
+"""Certificates for the claims of lesson 04 (MATH.md §3): numbers that *bound* an error, not bare numbers.
+
+Everything here runs in float64 and is a pure function of its inputs.
+
+Optimality on the product of spheres (the spherical UFM: unit rows of ``W (K,d)`` and of ``H (N,d)``),
+for a smooth ``f`` of the stacked points ``X = [W; H]`` of shape ``(m, d)``:
+
+    grad f(X)   = P_X ∇f(X),                 P_X acts row-wise: g_i - <x_i, g_i> x_i
+    Hess f(X)   = P_X ∇²f(X) P_X - diag(<x_i, ∇_i f>) P_X      (an (m d, m d) symmetric matrix)
+
+Second-order check: the eigenvalues of ``Hess f`` on the tangent space. The objective is invariant under
+the rotations ``X -> X Qᵀ``, so a critical point has d(d-1)/2 zero eigenvalues along ``X Aᵀ`` (A skew);
+:func:`hessian_min_eig_tangent` names them and reports the smallest eigenvalue on their complement.
+
+One-vs-rest certificates (margin duality, MATH.md §3): a unit ``h`` gives the lower bound
+``min_{j≠k} <w_k - w_j, h> <= ρ_k`` and simplex weights ``λ`` give the upper bound
+``ρ_k <= ||w_k - Σ_j λ_j w_j||``; :func:`duality_gap` recomputes both from
+:func:`gnc_teach.margins.one_vs_rest_distance` instead of trusting its numbers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from ._tensor import as_labels, as_matrix, check_int, check_positive
+
+__all__ = [
+    "spherical_ce", "ufm_objective", "stack", "unstack", "project_tangent", "riemannian_gradient",
+    "riemannian_hessian", "tangent_basis", "rotation_directions", "HessianReport",
+    "hessian_min_eig_tangent", "riemannian_newton", "margin_lower_bound", "hull_upper_bound",
+    "Certificate", "duality_gap", "rattlers", "class_spread", "gnc1_except_rattlers",
+    "self_duality_residual", "softmax_vs_tammes", "tau_log_ce_bound",
+]
+
+F64 = torch.float64
+
+
+# ----------------------------------------------------------------------------- the objective
+def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
+    """Mean CE of the spherical UFM: (1/N) Σ_i log(1 + Σ_{j≠y_i} exp(<w_j - w_{y_i}, h_i>/τ)).
+
+    ``W (K,d)``, ``H (N,d)``, ``y (N,)``; rows are used as given (the caller keeps them unit), so this is
+    differentiable in ``W`` and ``H`` for autograd. ``log=True`` returns τ·log(CE) instead: the same
+    critical points, Hessian scaled by τ/CE there (so the same signs), and O(1) values at small τ where
+    CE itself is ~exp(-ρ/τ). Computed as softplus of a log-sum-exp over j ≠ y_i, stable at any τ.
+    Returns a 0-d tensor. (Same value as :func:`gnc_teach.hardmax.ce_loss`, which detaches its inputs.)
+    """
+    logits = H @ W.T
+    A = (logits - logits.gather(1, y[:, None])) / tau
+    s = torch.logsumexp(A.scatter(1, y[:, None], float("-inf")), dim=1)   # log Σ_{j≠y} exp(a_j/τ)
+    if not log:
+        return torch.nn.functional.softplus(s).mean()
+    # log softplus(s) = s - e^s/2 + O(e^{2s}) for s << 0; the clamp keeps the other branch finite
+    logsp = torch.where(s < -30, s - torch.exp(s) / 2,
+                        torch.log(torch.nn.functional.softplus(s.clamp_min(-30))))
+    return tau * (torch.logsumexp(logsp, dim=0) - math.log(s.shape[0]))
+
+
+def stack(W, H) -> torch.Tensor:
+    """``X = [W; H]`` of shape ``(K + N, d)``: the point of the product of spheres."""
+    return torch.cat([W, H], dim=0)
+
+
+def unstack(X, K: int):
+    """Inverse of :func:`stack`: ``(W, H) = (X[:K], X[K:])``."""
+    return X[:K], X[K:]
+
+
+def ufm_objective(K: int, y, tau, *, log: bool = False):
+    """``f(X)`` = :func:`spherical_ce` (``log``: τ·log CE) of ``(W, H) = unstack(X, K)``; a closure for the
+    Riemannian functions below."""
+    K = check_int(K, "K", minimum=2)
+    tau = check_positive(tau, "tau")
+    y = torch.as_tensor(y, dtype=torch.long)
+
+    def f(X):
+        W, H = unstack(X, K)
+        return spherical_ce(W, H, y.to(X.device), tau, log=log)
+
+    return f
+
+
+# ----------------------------------------------------------------------------- Riemannian calculus
+def _points(X, name="X", *, unit_tol=1e-8):
+    X = as_matrix(X, name).to(F64)
+    if X.shape[1] < 2:
+        raise ValueError(f"{name} must have d >= 2 columns (points on S^(d-1)), got shape {tuple(X.shape)}.")
+    err = float((X.norm(dim=1) - 1).abs().max())
+    if err > unit_tol:
+        raise ValueError(f"the rows of {name} must be unit vectors (max | ||x_i|| - 1 | = {err:.2e}); "
+                         "normalise them first, e.g. with gnc_teach.normalize_rows.")
+    return X
+
+
+def project_tangent(X, G) -> torch.Tensor:
+    """Row-wise projection onto the tangent spaces: ``g_i - <x_i, g_i> x_i`` (rows of X unit)."""
+    return G - (X * G).sum(dim=1, keepdim=True) * X
+
+
+def _euclidean_grad(f, X):
+    Xr = X.detach().clone().requires_grad_(True)
+    value = f(Xr)
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        raise TypeError("f must return a scalar tensor (0-d) built from its input with torch operations.")
+    (G,) = torch.autograd.grad(value, Xr)
+    return G.detach()
+
+
+def riemannian_gradient(f, X) -> torch.Tensor:
+    """grad f(X) = P_X ∇f(X), shape ``(m, d)``: the Euclidean gradient projected row-wise onto the
+    tangent space of each sphere. ``f`` maps an ``(m, d)`` tensor to a scalar (autograd, float64)."""
+    X = _points(X)
+    return project_tangent(X, _euclidean_grad(f, X))
+
+
+def riemannian_hessian(f, X) -> torch.Tensor:
+    """The Riemannian Hessian of ``f`` on the product of spheres as an ``(m d, m d)`` symmetric matrix
+    (row-major flattening of X): ``P ∇²f P - diag(<x_i, ∇_i f>) P``. Acts on tangent vectors."""
+    X = _points(X)
+    m, d = X.shape
+    G = _euclidean_grad(f, X)
+    E = torch.autograd.functional.hessian(lambda v: f(v.reshape(m, d)), X.reshape(-1),
+                                         vectorize=True).detach()
+    P = torch.block_diag(*[torch.eye(d, dtype=F64, device=X.device) - torch.outer(x, x) for x in X])
+    c = (X * G).sum(dim=1).repeat_interleave(d)
+    Hs = P @ E @ P - c[:, None] * P
+    return (Hs + Hs.T) / 2  # exact symmetry; the two halves agree to rounding
+
+
+def tangent_basis(X) -> torch.Tensor:
+    """Orthonormal basis of the tangent space at X as the columns of an ``(m d, m (d-1))`` matrix."""
+    X = _points(X)
+    m, d = X.shape
+    P = torch.eye(d, dtype=F64, device=X.device) - X[:, :, None] * X[:, None, :]
+    _, V = torch.linalg.eigh(P)            # eigenvalues 0 (along x_i) then 1 (d-1 times)
+    return torch.block_diag(*V[:, :, 1:])
+
+
+def rotation_directions(X) -> torch.Tensor:
+    """Tangent vectors ``X Aᵀ`` for the basis ``A = e_a e_bᵀ - e_b e_aᵀ`` of so(d), flattened, as the
+    columns of an ``(m d, d(d-1)/2)`` matrix. f(X Qᵀ) = f(X) for rotations Q makes them Hessian null
+    directions at a critical point."""
+    X = _points(X)
+    m, d = X.shape
+    cols = []
+    for a in range(d):
+        for b in range(a + 1, d):
+            A = torch.zeros(d, d, dtype=F64, device=X.device)
+            A[a, b], A[b, a] = 1.0, -1.0
+            cols.append((X @ A.T).reshape(-1))
+    return torch.stack(cols, dim=1)
+
+
+@dataclass(frozen=True)
+class HessianReport:
+    """Second-order certificate at X (all numbers are float64 Python floats / lists).
+
+    grad_norm: ||grad f(X)||_F.  eigenvalues: all Hess eigenvalues on the tangent space (ascending).
+    n_symmetry: dimension of the rotation directions (d(d-1)/2 when the rows span R^d).
+    symmetry_residual: ||Hess · R||_2 on the orthonormalised rotation directions R (0 at a critical point).
+    transverse: eigenvalues on the tangent directions orthogonal to the rotations (ascending);
+    min_eig = transverse[0] (the number that must be > 0 for a strict local minimum modulo rotations).
+    """
+    grad_norm: float
+    eigenvalues: list = field(repr=False)
+    n_symmetry: int
+    symmetry_residual: float
+    transverse: list = field(repr=False)
+    min_eig: float
+    n_variables: int
+
+
+def hessian_min_eig_tangent(f, X, *, rank_tol: float = 1e-9) -> HessianReport:
+    """Eigenvalues of the Riemannian Hessian of ``f`` at ``X`` on the tangent space, with the d(d-1)/2
+    rotation directions identified and excluded for ``min_eig`` (see :class:`HessianReport`)."""
+    X = _points(X)
+    B = tangent_basis(X)
+    Ht = B.T @ riemannian_hessian(f, X) @ B
+    eig_all = torch.linalg.eigvalsh(Ht)
+    R = B.T @ rotation_directions(X)                   # rotations in tangent coordinates
+    U, s, _ = torch.linalg.svd(R, full_matrices=True)
+    r = int((s > rank_tol * max(float(s.max()), 1.0)).sum()) if s.numel() else 0
+    Rq, C = U[:, :r], U[:, r:]                          # rotations, and their orthogonal complement
+    sym_res = float(torch.linalg.matrix_norm(Ht @ Rq, ord=2)) if r else 0.0
+    eig_t = torch.linalg.eigvalsh(C.T @ Ht @ C)
+    return HessianReport(
+        grad_norm=float(riemannian_gradient(f, X).norm()), eigenvalues=eig_all.tolist(), n_symmetry=r,
+        symmetry_residual=sym_res, transverse=eig_t.tolist(), min_eig=float(eig_t[0]),
+        n_variables=int(X.numel()))
+
+
+def riemannian_newton(f, X, *, steps: int = 20, tol: float = 1e-13):
+    """Polish a near-critical point by Riemannian Newton steps with the retraction x -> x/||x||.
+
+    The Newton system is solved by least squares in tangent coordinates, which ignores the rotation
+    null space. Returns ``(X, grad_norms)``; use it only near a minimum (Newton also finds saddles, so
+    certify the result with :func:`hessian_min_eig_tangent`).
+    """
+    X = _points(X).clone()
+    steps = check_int(steps, "steps", minimum=0)
+    m, d = X.shape
+    norms = []
+    for _ in range(steps):
+        g = riemannian_gradient(f, X)
+        norms.append(float(g.norm()))
+        if norms[-1] < tol:
+            break
+        B = tangent_basis(X)
+        Ht = B.T @ riemannian_hessian(f, X) @ B
+        v = torch.linalg.lstsq(Ht, -(B.T @ g.reshape(-1))[:, None], rcond=1e-12).solution
+        X = X + (B @ v).reshape(m, d)
+        X = X / X.norm(dim=1, keepdim=True)
+    else:
+        norms.append(float(riemannian_gradient(f, X).norm()))
+    return X, norms
+
+
+# ----------------------------------------------------------------------------- one-vs-rest certificates
+def margin_lower_bound(W, k: int, h) -> float:
+    """min_{j≠k} <w_k - w_j, h/||h||>: a lower bound on ρ_k(W) for any nonzero ``h`` (margin duality)."""
+    W = as_matrix(W, "W", min_rows=2).to(F64)
+    k = check_int(k, "k", minimum=0)
+    if k >= W.shape[0]:
+        raise ValueError(f"k must be a class index 0..{W.shape[0] - 1}, got k={k}.")
+    h = torch.as_tensor(h, dtype=F64, device=W.device).reshape(-1)
+    if h.shape[0] != W.shape[1] or float(h.norm()) == 0:
+        raise ValueError(f"h must be a nonzero vector of length d={W.shape[1]}, got shape {tuple(h.shape)}.")
+    m = (W[k] - W) @ (h / h.norm())
+    return float(torch.cat([m[:k], m[k + 1:]]).min())
+
+
+def hull_upper_bound(W, k: int, lam) -> float:
+    """||w_k - Σ_{j≠k} λ_j w_j||: an upper bound on ρ_k(W) for any ``lam`` ``(K,)`` in the simplex with
+    λ_k = 0 (a point of the hull of the others). Raises if ``lam`` is not such a weight vector."""
+    W = as_matrix(W, "W", min_rows=2).to(F64)
+    k = check_int(k, "k", minimum=0)
+    if k >= W.shape[0]:
+        raise ValueError(f"k must be a class index 0..{W.shape[0] - 1}, got k={k}.")
+    lam = torch.as_tensor(lam, dtype=F64, device=W.device).reshape(-1)
+    if lam.shape[0] != W.shape[0]:
+        raise ValueError(f"lam must have K={W.shape[0]} entries (one per class), got {lam.shape[0]}.")
+    if float(lam.min()) < -1e-12 or abs(float(lam.sum()) - 1) > 1e-9 or abs(float(lam[k])) > 1e-12:
+        raise ValueError("lam must be simplex weights (>= 0, sum 1) with lam[k] = 0.")
+    return float((W[k] - lam @ W).norm())
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Per-class one-vs-rest certificate (tensors of shape ``(K,)``, float64).
+
+    lower = min_j <w_k - w_j, h_k> (h_k unit), upper = ||w_k - p_k|| with p_k = Σ λ_j w_j recomputed from
+    the simplex weights, gap = upper - lower >= 0, kkt = max_{j≠k} <w_k - p_k, w_j - p_k> (<= 0 iff p_k is
+    the nearest hull point, up to rounding), rho = lower/upper midpoint.
+    """
+    lower: torch.Tensor
+    upper: torch.Tensor
+    gap: torch.Tensor
+    kkt: torch.Tensor
+    rho: torch.Tensor
+
+    @property
+    def max_gap(self) -> float:
+        return float(self.gap.max())
+
+
+def duality_gap(W) -> Certificate:
+    """Certify ρ_k(W) for every class from :func:`gnc_teach.margins.one_vs_rest_distance` details:
+    recompute the lower bound from ``h`` and the upper bound from the hull weights (max-min duality).
+    ``W (K,d)`` with unit rows. See :class:`Certificate`."""
+    from .margins import one_vs_rest_distance
+
+    W = _points(W, "W")
+    K = W.shape[0]
+    det = one_vs_rest_distance(W, return_details=True)
+    lower, upper, kkt = [], [], []
+    for k in range(K):
+        h = torch.as_tensor(det.h[k], dtype=F64, device=W.device)
+        lower.append(margin_lower_bound(W, k, h))
+        lam = torch.zeros(K, dtype=F64, device=W.device)
+        sup = torch.as_tensor(det.support[k]).long()
+        wts = torch.as_tensor(det.weights[k], dtype=F64, device=W.device)
+        keep = sup >= 0
+        lam[sup[keep].to(W.device)] = wts[keep].clamp_min(0)
+        lam[k] = 0.0
+        lam = lam / lam.sum()
+        p = lam @ W
+        upper.append(float((W[k] - p).norm()))
+        others = torch.cat([W[:k], W[k + 1:]])
+        kkt.append(float(((others - p) @ (W[k] - p)).max()))
+    lower, upper = torch.tensor(lower, dtype=F64), torch.tensor(upper, dtype=F64)
+    return Certificate(lower=lower, upper=upper, gap=upper - lower, kkt=torch.tensor(kkt, dtype=F64),
+                       rho=(lower + upper) / 2)
+
+
+def rattlers(W, *, tol: float = 1e-6) -> list[int]:
+    """Classes whose one-vs-rest constraint is not binding: ρ_k(W) > ρ(W) + tol (certified: a class is
+    listed only if its certified lower bound exceeds the smallest certified upper bound by ``tol``)."""
+    tol = check_positive(tol, "tol", allow_zero=True)
+    c = duality_gap(W)
+    rho_up = float(c.upper.min())
+    return [k for k in range(len(c.lower)) if float(c.lower[k]) > rho_up + tol]
+
+
+# ----------------------------------------------------------------------------- GNC1 and GNC3 residuals
+def _labelled(H, y, K):
+    H = as_matrix(H, "H").to(F64)
+    y = as_labels(y, "y", n=H.shape[0], device=H.device)
+    K = int(y.max()) + 1 if K is None else check_int(K, "K", minimum=1)
+    counts = torch.bincount(y, minlength=K)
+    if len(counts) > K or (counts == 0).any():
+        raise ValueError(f"every class 0..K-1 (K={K}) needs at least one feature in y.")
+    Hn = H / H.norm(dim=1, keepdim=True).clamp_min(1e-300)
+    return Hn, y, K, counts
+
+
+def class_spread(H, y, *, K=None) -> torch.Tensor:
+    """Per-class spread ``(K,)``: max_{i: y_i = k} ||h̃_i - h̃_{i0(k)}|| of the ℓ2-normalised features,
+    the largest distance to the first feature of the class (0 iff the class has collapsed)."""
+    Hn, y, K, _ = _labelled(H, y, K)
+    first = torch.stack([Hn[y == k][0] for k in range(K)])
+    d = (Hn - first[y]).norm(dim=1)
+    return torch.zeros(K, dtype=F64, device=Hn.device).scatter_reduce(0, y, d, reduce="amax")
+
+
+def gnc1_except_rattlers(H, y, rattler_classes=(), *, K=None) -> dict:
+    """GNC1 with the rattlers set aside: ``{"spread": (K,), "max_non_rattler": float,
+    "max_rattler": float or None}`` from :func:`class_spread`."""
+    s = class_spread(H, y, K=K)
+    R = sorted({int(k) for k in rattler_classes})
+    keep = torch.ones(len(s), dtype=torch.bool)
+    if R and (min(R) < 0 or max(R) >= len(s)):
+        raise ValueError(f"rattler_classes must be class indices 0..{len(s) - 1}, got {R}.")
+    keep[R] = False
+    return {"spread": s, "max_non_rattler": float(s[keep].max()) if keep.any() else 0.0,
+            "max_rattler": float(s[~keep].max()) if R else None}
+
+
+def self_duality_residual(W, H, y) -> dict:
+    """GNC3 residuals per class ``(K,)``: ``to_margin`` = ||h̄_k - h*_k|| with h̄_k the normalised mean of
+    the normalised class-k features and h*_k = (w_k - p_k)/||w_k - p_k|| the margin direction;
+    ``to_classifier`` = ||h̄_k - w_k|| (≈ 0 when the code is also a Tammes code, self-duality)."""
+    from .margins import one_vs_rest_distance
+
+    W = _points(W, "W")
+    Hn, y, K, counts = _labelled(H, y, W.shape[0])
+    M = torch.zeros(K, W.shape[1], dtype=F64, device=Hn.device).index_add_(0, y, Hn)
+    Hbar = M / M.norm(dim=1, keepdim=True).clamp_min(1e-300)
+    hstar = torch.as_tensor(one_vs_rest_distance(W, return_details=True).h, dtype=F64, device=W.device)
+    hstar = hstar / hstar.norm(dim=1, keepdim=True)
+    return {"to_margin": (Hbar - hstar).norm(dim=1), "to_classifier": (Hbar - W).norm(dim=1)}
+
+
+# ----------------------------------------------------------------------------- the τ -> 0 sandwich
+def tau_log_ce_bound(hardmax_value: float, tau: float, K: int, N: int):
+    """[proved] If the HardMax value m = max_{k,i,j≠k} <w_j - w_k, h_{k,i}> is < 0 then
+    m - τ log(2N) <= τ log CE_τ(W, H) <= m + τ log(K-1). Returns the interval (lo, hi)."""
+    tau = check_positive(tau, "tau")
+    return hardmax_value - tau * math.log(2 * N), hardmax_value + tau * math.log(max(K - 1, 1))
+
+
+# ----------------------------------------------------------------------------- softmax vs Tammes
+def softmax_vs_tammes(d: int, K: int, *, restarts: int = 8, seed: int = 0, tol: float = 1e-6, **kw) -> dict:
+    """Compare the numerical softmax code (max ρ) with the numerical Tammes code (max min angle) in (d, K).
+
+    Returns a dict with ρ and min angle of both codes, ``one_minus_cos_tammes`` = 1 - cos θ_T, the
+    certified duality gaps, and ``verdict``: "agree" when |ρ_S - ρ_T| <= tol and |θ_S - θ_T| small,
+    "softmax better" when ρ_S > ρ_T + tol (then the Tammes code we found is not a softmax code), else
+    "tammes better" (the softmax search failed to reach ρ_T). Numerical evidence only: both codes are
+    local optima from ``restarts`` random starts, so "agree" proves nothing.
+    """
+    from .codes import softmax_code, tammes_code
+
+    d = check_int(d, "d", minimum=2)
+    K = check_int(K, "K", minimum=2)
+    S = softmax_code(K, d, restarts=restarts, seed=seed, dtype=F64, **kw)
+    T = tammes_code(K, d, restarts=restarts, seed=seed, dtype=F64, **kw)
+    WS = torch.as_tensor(S.W, dtype=F64)
+    WT = torch.as_tensor(T.W, dtype=F64)
+    cS, cT = duality_gap(WS), duality_gap(WT)
+    rho_S, rho_T = float(cS.lower.min()), float(cT.lower.min())
+    cos_T = float(_max_cos(WT))
+    cos_S = float(_max_cos(WS))
+    if rho_S > rho_T + tol:
+        verdict = "softmax better"
+    elif rho_T > rho_S + tol:
+        verdict = "tammes better"
+    else:
+        verdict = "agree"
+    return {"d": d, "K": K, "rho_softmax": rho_S, "rho_tammes": rho_T,
+            "one_minus_cos_tammes": 1 - cos_T, "one_minus_cos_softmax": 1 - cos_S,
+            "angle_softmax": math.degrees(math.acos(min(1.0, cos_S))),
+            "angle_tammes": math.degrees(math.acos(min(1.0, cos_T))),
+            "gap_softmax": cS.max_gap, "gap_tammes": cT.max_gap, "verdict": verdict}
+
+
+def _max_cos(W):
+    G = W @ W.T
+    G.fill_diagonal_(-2.0)
+    return G.max()
