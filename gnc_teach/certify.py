@@ -121,8 +121,7 @@ def riemannian_hessian(f, X) -> torch.Tensor:
     X = _points(X)
     m, d = X.shape
     G = _euclidean_grad(f, X)
-    E = torch.autograd.functional.hessian(lambda v: f(v.reshape(m, d)), X.reshape(-1),
-                                         vectorize=True).detach()
+    E = torch.autograd.functional.hessian(lambda v: f(v.reshape(m, d)), X.reshape(-1)).detach()
     P = torch.block_diag(*[torch.eye(d, dtype=F64, device=X.device) - torch.outer(x, x) for x in X])
     c = (X * G).sum(dim=1).repeat_interleave(d)
     Hs = P @ E @ P - c[:, None] * P
