@@ -6,3 +6,5 @@ the answer, and never crashes on a wrong type or shape.
 from ._core import CheckResult, checker  # noqa: F401
 from .lesson01 import *  # noqa: F401,F403
 from .lesson02 import *  # noqa: F401,F403
+from .lesson03 import *  # noqa: F401,F403
+from .lesson04 import *  # noqa: F401,F403

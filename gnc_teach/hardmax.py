@@ -1,0 +1,175 @@
+"""Temperature-scaled cross-entropy and its τ → 0 limit, the HardMax problem (MATH.md §3).
+
+For a feature ``h`` of class ``k`` write the one-vs-rest gaps ``a_j = <w_j - w_k, h>`` (``a_k = 0``).
+Then, with a log-sum-exp over all K classes,
+
+    CE_τ       = log(1 + Σ_{j≠k} exp(a_j/τ)) = logsumexp_j(a_j/τ)
+    τ·CE_τ     = τ·logsumexp_j(a_j/τ)
+    hinge      = max(0, max_{j≠k} a_j) = max_j a_j
+    0 ≤ τ·CE_τ − hinge ≤ τ·log K          [proved: max ≤ τ·LSE(a/τ) ≤ max + τ log K]
+
+so τ·CE → hinge uniformly as τ → 0. The per-sample margin is ``min_{j≠k} <w_k − w_j, h> = −max_{j≠k} a_j``
+and the HardMax objective is ``max_{k,i} max_{j≠k} <w_j − w_k, h_{k,i}>`` = −(smallest margin).
+
+Shapes: ``W (K, d)`` (row = class), ``H (N, d)``, ``y (N,)``. Everything runs in the dtype/device of
+``W`` (float64 for the lesson's proof checks); per-sample outputs are ``(N,)`` tensors.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from ._tensor import as_labels, as_matrix, check_int, check_positive
+
+__all__ = ["gaps", "ce_loss", "tau_ce", "hinge", "sample_margins", "hardmax_objective",
+           "tau_ce_gap_bound", "best_known_rho", "TauSweep", "tau_sweep"]
+
+# Best known ρ(W) where no closed form is proved (MATH.md §3; /work/shared/reference/known_codes.csv):
+# d=3, K=8: square antiprism (the Tammes optimum), 0.7387961253 — best known, not a proved softmax optimum.
+_BEST_KNOWN_RHO = {(3, 8): 0.7387961253}
+
+
+def _inputs(W, H, y):
+    """Validate ``W (K,d)``, ``H (N,d)``, ``y (N,)``; return them on W's device and dtype."""
+    W = as_matrix(W, "W", min_rows=2)
+    H = as_matrix(H, "H").to(device=W.device, dtype=W.dtype)
+    if H.shape[1] != W.shape[1]:
+        raise ValueError(f"H has {H.shape[1]} columns but W has d={W.shape[1]}; both must have d columns.")
+    y = as_labels(y, "y", n=H.shape[0], device=W.device)
+    if H.shape[0] and int(y.max()) >= W.shape[0]:
+        raise ValueError(f"y has label {int(y.max())} but W has only K={W.shape[0]} rows; labels must "
+                         "lie in 0..K-1.")
+    return W, H, y
+
+
+def gaps(W, H, y) -> torch.Tensor:
+    """``A (N, K)`` with ``A[i, j] = <w_j − w_{y_i}, h_i>`` (so ``A[i, y_i] = 0``)."""
+    return _gaps(*_inputs(W, H, y))
+
+
+def _gaps(W, H, y):
+    logits = H @ W.T
+    return logits - logits.gather(1, y[:, None])
+
+
+def tau_ce(W, H, y, tau, *, reduction: str = "none") -> torch.Tensor:
+    """τ·CE per sample: ``τ·log(1 + Σ_{j≠y} exp(<w_j − w_y, h>/τ))`` as ``(N,)`` (or its mean/sum).
+
+    Stable for any τ > 0 (log-sum-exp); lies in ``[hinge, hinge + τ log K]``.
+    """
+    tau = check_positive(tau, "tau")
+    out = tau * torch.logsumexp(gaps(W, H, y) / tau, dim=1)
+    return _reduce(out, reduction)
+
+
+def ce_loss(W, H, y, tau, *, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy with logits ``<w_j, h>/τ``: ``log(1 + Σ_{j≠y} exp(<w_j − w_y, h>/τ))``; mean by default."""
+    tau = check_positive(tau, "tau")
+    return _reduce(torch.logsumexp(gaps(W, H, y) / tau, dim=1), reduction)
+
+
+def hinge(W, H, y, *, reduction: str = "none") -> torch.Tensor:
+    """The τ → 0 limit of τ·CE: ``max(0, max_{j≠y} <w_j − w_y, h>)`` per sample, ``(N,)``."""
+    return _reduce(gaps(W, H, y).amax(dim=1), reduction)  # A[i, y_i] = 0 supplies the max with 0
+
+
+def sample_margins(W, H, y) -> torch.Tensor:
+    """Per-sample one-vs-rest margin ``min_{j≠y} <w_y − w_j, h>``, ``(N,)`` (positive = correctly classified)."""
+    W, H, y = _inputs(W, H, y)
+    A = _gaps(W, H, y).scatter(1, y[:, None], float("-inf"))  # drop j = y from the min
+    return -A.amax(dim=1)
+
+
+def hardmax_objective(W, H, y) -> float:
+    """HardMax value ``max_k max_i max_{j≠k} <w_j − w_k, h_{k,i}>`` = −min per-sample margin (a float).
+
+    Over unit W and H its minimum is −ρ*(d, K) (MATH.md §3).
+    """
+    return float(-sample_margins(W, H, y).min())
+
+
+def tau_ce_gap_bound(K: int, tau) -> float:
+    """The proved upper bound ``τ·log K`` on ``τ·CE − hinge`` for K classes."""
+    K = check_int(K, "K", minimum=2)
+    return check_positive(tau, "tau") * math.log(K)
+
+
+def best_known_rho(K: int, d: int) -> float | None:
+    """ρ*(d, K) where a closed form is proved (``margins.known_rho_star``), else a tabulated best known value
+    (only d=3, K=8 for now), else ``None``. A best-known value is a lower bound on ρ*, not a proved optimum."""
+    from .margins import known_rho_star
+    K, d = check_int(K, "K", minimum=2), check_int(d, "d", minimum=1)
+    star = known_rho_star(K, d)
+    return star if star is not None else _BEST_KNOWN_RHO.get((d, K))
+
+
+def _reduce(x, reduction):
+    if reduction == "none":
+        return x
+    if reduction == "mean":
+        return x.mean()
+    if reduction == "sum":
+        return x.sum()
+    raise ValueError(f"reduction={reduction!r} is not supported; use 'none', 'mean' or 'sum'.")
+
+
+# ----------------------------------------------------------------------------- τ sweep of the UFM
+@dataclass
+class TauSweep:
+    """Result of :func:`tau_sweep`: one spherical-UFM run per temperature.
+
+    ``taus`` and ``rho`` (ρ(W) = GNC2) are lists in the order given; ``margins[i]`` is the ``(N,)`` tensor
+    of per-sample margins at ``taus[i]``; ``results[i]`` the full ``UFMResult``; ``rho_star`` the proved
+    optimum ρ*(d, K) or ``None``; ``rho_best`` that, or else the best known value (:func:`best_known_rho`).
+    """
+
+    K: int
+    d: int
+    n: int
+    taus: list
+    rho: list
+    margins: list
+    results: list = field(repr=False)
+    rho_star: float | None
+    rho_best: float | None
+    seconds: float
+
+    def as_dict(self) -> dict:
+        """``{τ: ρ}``, the format that ``check.tau_sweep`` accepts."""
+        return dict(zip(self.taus, self.rho))
+
+
+def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restarts: int = 1,
+              device=None, dtype=None, **train_kwargs) -> TauSweep:
+    """Train the spherical UFM once per τ in ``taus`` and collect ρ(W) and the per-sample margins.
+
+    Thin loop over ``gnc_teach.ufm.train_spherical_ufm`` (same seed for every τ, so only τ changes).
+    ``steps=None`` keeps the trainer's default; extra keyword arguments are passed to the trainer.
+    """
+    from . import margins as _margins  # lazy: keeps the pure loss functions above import-light
+    from .ufm import train_spherical_ufm
+
+    K, d, n = check_int(K, "K", minimum=2), check_int(d, "d", minimum=1), check_int(n, "n", minimum=1)
+    try:
+        taus = [check_positive(t, "tau") for t in taus]
+    except TypeError as exc:
+        raise TypeError(f"taus must be an iterable of positive numbers, e.g. [1, 0.2, 0.05] ({exc})") from None
+    if not taus:
+        raise ValueError("taus is empty; pass at least one temperature, e.g. taus=[1, 0.2, 0.05].")
+    if steps is not None:
+        train_kwargs["steps"] = check_int(steps, "steps", minimum=1)
+    start = time.perf_counter()
+    results, rhos, margs = [], [], []
+    for tau in taus:
+        res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
+                                  dtype=dtype, **train_kwargs)
+        W = res.W.detach().to(torch.float64)
+        H = res.H.detach().to(torch.float64)
+        results.append(res)
+        rhos.append(float(_margins.rho(W / W.norm(dim=1, keepdim=True))))
+        margs.append(sample_margins(W, H, res.y).cpu())
+    return TauSweep(K, d, n, taus, rhos, margs, results, _margins.known_rho_star(K, d),
+                    best_known_rho(K, d), time.perf_counter() - start)
