@@ -31,7 +31,8 @@ __all__ = [
     "riemannian_hessian", "tangent_basis", "rotation_directions", "HessianReport",
     "hessian_min_eig_tangent", "riemannian_newton", "margin_lower_bound", "hull_upper_bound",
     "Certificate", "duality_gap", "rattlers", "class_spread", "gnc1_except_rattlers",
-    "self_duality_residual", "softmax_vs_tammes", "tau_log_ce_bound",
+    "self_duality_residual", "softmax_vs_tammes", "tau_log_ce_bound", "square_antiprism", "PathPoint",
+    "certified_ufm_path",
 ]
 
 F64 = torch.float64
@@ -191,11 +192,13 @@ def hessian_min_eig_tangent(f, X, *, rank_tol: float = 1e-9) -> HessianReport:
 
 
 def riemannian_newton(f, X, *, steps: int = 20, tol: float = 1e-13):
-    """Polish a near-critical point by Riemannian Newton steps with the retraction x -> x/||x||.
+    """Polish a point towards a local minimum with saddle-free Riemannian Newton steps.
 
-    The Newton system is solved by least squares in tangent coordinates, which ignores the rotation
-    null space. Returns ``(X, grad_norms)``; use it only near a minimum (Newton also finds saddles, so
-    certify the result with :func:`hessian_min_eig_tangent`).
+    In tangent coordinates with Hess = V Λ Vᵀ the step is -V |Λ|⁻¹ Vᵀ grad (eigenvalues below 1e-10·max|λ|,
+    e.g. the rotation null directions, are skipped), so it always descends and escapes saddles; a
+    backtracking line search on f and the retraction x -> x/||x|| follow. Near a nondegenerate minimum
+    this is plain Newton (quadratic convergence). Returns ``(X, grad_norms)``; certify the result with
+    :func:`hessian_min_eig_tangent`.
     """
     X = _points(X).clone()
     steps = check_int(steps, "steps", minimum=0)
@@ -207,10 +210,18 @@ def riemannian_newton(f, X, *, steps: int = 20, tol: float = 1e-13):
         if norms[-1] < tol:
             break
         B = tangent_basis(X)
-        Ht = B.T @ riemannian_hessian(f, X) @ B
-        v = torch.linalg.lstsq(Ht, -(B.T @ g.reshape(-1))[:, None], rcond=1e-12).solution
-        X = X + (B @ v).reshape(m, d)
-        X = X / X.norm(dim=1, keepdim=True)
+        lam, V = torch.linalg.eigh(B.T @ riemannian_hessian(f, X) @ B)
+        keep = lam.abs() > 1e-10 * float(lam.abs().max())
+        gt = V.T @ (B.T @ g.reshape(-1))
+        step = -(B @ (V[:, keep] @ (gt[keep] / lam[keep].abs()))).reshape(m, d)
+        f0, slope, t = float(f(X)), float((g * step).sum()), 1.0
+        while t > 1e-8:                      # Armijo backtracking
+            Xn = X + t * step
+            Xn = Xn / Xn.norm(dim=1, keepdim=True)
+            if float(f(Xn)) <= f0 + 1e-4 * t * slope:
+                break
+            t /= 2
+        X = Xn
     else:
         norms.append(float(riemannian_gradient(f, X).norm()))
     return X, norms
@@ -357,6 +368,72 @@ def tau_log_ce_bound(hardmax_value: float, tau: float, K: int, N: int):
     m - τ log(2N) <= τ log CE_τ(W, H) <= m + τ log(K-1). Returns the interval (lo, hi)."""
     tau = check_positive(tau, "tau")
     return hardmax_value - tau * math.log(2 * N), hardmax_value + tau * math.log(max(K - 1, 1))
+
+
+# ----------------------------------------------------------------------------- certified τ path
+def square_antiprism(*, device=None, dtype=None) -> torch.Tensor:
+    """The 8-point Tammes optimum in R^3 ``(8, 3)``: squares at heights ±z, turned by 45°, z² = 1/(1+2√2).
+
+    Its max cos is z², and ρ = 1 - z² ≈ 0.7387961 (the best known softmax code for d=3, K=8)."""
+    from ._tensor import resolve
+
+    device, dtype = resolve(device, dtype)
+    z2 = 1 / (1 + 2 * math.sqrt(2))
+    z, s = math.sqrt(z2), math.sqrt(1 - z2)
+    rows = [[s * math.cos(k * math.pi / 2 + o), s * math.sin(k * math.pi / 2 + o), h]
+            for h, o in ((z, 0.0), (-z, math.pi / 4)) for k in range(4)]
+    return torch.tensor(rows, dtype=F64).to(device=device, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class PathPoint:
+    """One temperature of :func:`certified_ufm_path`: the polished optimum and its certificates.
+
+    ``W (K,d)``, ``H (K n, d)``, ``y``; ``grad_norm`` of τ·log CE; ``hessian`` (a :class:`HessianReport` of
+    τ·log CE, same critical points and Hessian signs as CE); ``rho_lower`` <= ρ(W) <= ``rho_upper``.
+    """
+    tau: float
+    W: torch.Tensor = field(repr=False)
+    H: torch.Tensor = field(repr=False)
+    y: torch.Tensor = field(repr=False)
+    grad_norm: float
+    hessian: HessianReport = field(repr=False)
+    rho_lower: float
+    rho_upper: float
+    newton_steps: int
+
+
+def certified_ufm_path(K: int, d: int, n: int, taus, *, seed: int = 0, warm_steps: int = 300,
+                       newton_steps: int = 12) -> list[PathPoint]:
+    """Spherical-UFM optima along decreasing temperatures, each certified to first and second order.
+
+    Warm start: :func:`gnc_teach.ufm.train_spherical_ufm` at ``taus[0]`` (``warm_steps`` Adam steps, n
+    features per class); then, for every τ in order, Riemannian Newton on τ·log CE from the previous
+    optimum (continuation), the gradient norm, the Hessian on the tangent space (rotations excluded)
+    and the certified bracket of ρ(W). A local certificate: it does not prove the optimum is global.
+    """
+    from .ufm import train_spherical_ufm
+
+    K, d, n = check_int(K, "K", minimum=2), check_int(d, "d", minimum=2), check_int(n, "n", minimum=1)
+    taus = [check_positive(t, "tau") for t in taus]
+    if not taus:
+        raise ValueError("taus is empty; pass temperatures such as [0.3, 0.1, 0.03].")
+    warm = train_spherical_ufm(K, d, n, taus[0], steps=check_int(warm_steps, "warm_steps", minimum=1),
+                               seed=seed, device="cpu", dtype=F64, record_every=10**9)
+    W, H = warm.W.detach().to(F64).cpu(), warm.H.detach().to(F64).cpu()
+    y = warm.y.cpu()
+    X = stack(W / W.norm(dim=1, keepdim=True), H / H.norm(dim=1, keepdim=True))
+    out = []
+    for tau in taus:
+        f = ufm_objective(K, y, tau, log=True)
+        X, norms = riemannian_newton(f, X, steps=newton_steps)
+        rep = hessian_min_eig_tangent(f, X)
+        Wt, Ht = unstack(X, K)
+        cert = duality_gap(Wt)
+        out.append(PathPoint(tau=tau, W=Wt.clone(), H=Ht.clone(), y=y, grad_norm=rep.grad_norm, hessian=rep,
+                             rho_lower=float(cert.lower.min()), rho_upper=float(cert.upper.min()),
+                             newton_steps=len(norms) - 1))
+    return out
 
 
 # ----------------------------------------------------------------------------- softmax vs Tammes

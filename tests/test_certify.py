@@ -218,3 +218,38 @@ def test_self_duality_residual_on_square_antiprism():
     assert float(r["to_classifier"].max()) < 1e-14
     # the antiprism is also a Tammes code, so the margin direction h*_k is w_k itself
     assert float(r["to_margin"].max()) < 1e-8
+
+
+def test_square_antiprism_constructor_matches_the_test_construction():
+    W = C.square_antiprism()
+    assert W.dtype == F64 and W.shape == (8, 3)
+    assert torch.allclose(W.norm(dim=1), torch.ones(8, dtype=F64), atol=1e-15)
+    G = W @ W.T
+    G.fill_diagonal_(-2)
+    assert float(G.max()) == pytest.approx(Z2, abs=1e-15)
+
+
+def test_newton_escapes_a_saddle():
+    # the collapsed regular square in d=3 (K=4 on a great circle) is a critical point of CE by symmetry,
+    # but not a minimum (the simplex ETF is better); the saddle-free step must leave it
+    W = torch.tensor([[1.0, 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0]], dtype=F64)
+    H, y = collapsed(W, 1)
+    f = C.ufm_objective(4, y, 0.5, log=True)
+    X0 = C.stack(W, H)
+    assert C.hessian_min_eig_tangent(f, X0).min_eig < 0            # a saddle
+    X = X0 + 1e-4 * random_sphere(8, 3, seed=1)
+    X, norms = C.riemannian_newton(f, X / X.norm(dim=1, keepdim=True), steps=40)
+    rep = C.hessian_min_eig_tangent(f, X)
+    assert rep.grad_norm < 1e-10 and rep.min_eig > 0 and float(f(X)) < float(f(X0))
+
+
+def test_certified_path_on_square_antiprism_problem():
+    pytest.importorskip("gnc_teach.ufm")
+    pytest.importorskip("gnc_teach.margins")
+    path = C.certified_ufm_path(8, 3, 1, [0.3, 0.1], warm_steps=200, seed=0)
+    assert [p.tau for p in path] == [0.3, 0.1]
+    for p in path:
+        assert p.grad_norm < 1e-12 and p.hessian.min_eig > 0 and p.hessian.n_symmetry == 3
+        assert 0 <= p.rho_upper - p.rho_lower < 1e-10
+    rho_best = 1 - Z2
+    assert 0 < rho_best - path[1].rho_upper < rho_best - path[0].rho_upper    # ρ(W_τ) rises towards ρ_best
