@@ -8,5 +8,6 @@ from ._tensor import default_device
 from .geometry import (cross_polytope, gram, is_simplex_etf, max_cos, min_angle, normalize_rows,
                        random_rotation, random_sphere, regular_polygon, simplex_bound, simplex_etf)
 from .margins import OneVsRest, known_rho_star, one_vs_rest_distance, rho_lower_bound, rho_upper_bound
+from .codes import CodeResult, describe_code, riesz_energy, softmax_code, tammes_code, thomson_code
 
 __version__ = "0.1.0"

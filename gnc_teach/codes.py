@@ -1,0 +1,332 @@
+"""Numerical spherical codes: softmax codes (max rho), Tammes codes (max min angle), Thomson/Riesz codes.
+
+A code is ``W (K, d)`` with unit rows. Every solver works in two phases:
+
+1. **smooth, batched**: all ``restarts`` start as ONE tensor ``(R, K, d)`` on the device and follow
+   Riemannian Adam on an annealed smooth surrogate (:mod:`gnc_teach._sphere_opt`);
+2. **exact, float64**: the best few restarts are polished on their near-binding constraints
+   (:mod:`gnc_teach._polish`: SLSQP for the max-min problems, L-BFGS for energies) and re-evaluated
+   exactly with :func:`gnc_teach.margins.one_vs_rest_distance`.
+
+Results are **best found**, not proved optima, unless ``(K, d)`` has a proved closed form (d = 2,
+K <= d+1, or d+2 <= K <= 2d for rho; MATH.md §3), and the result says which (``.status``) with the
+gap to the upper bound (``.gap``) and first-order certificates (``.certificate``).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import _polish
+from ._sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
+from ._tensor import as_matrix, check_int, check_positive, resolve
+from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
+
+__all__ = ["CodeResult", "softmax_code", "tammes_code", "thomson_code", "riesz_energy", "describe_code"]
+
+F64 = torch.float64
+
+
+@dataclass
+class CodeResult:
+    """A numerical code and its certified numbers.
+
+    ``W (K, d)`` unit rows (device/dtype as asked); ``rho`` = min_k dist(w_k, conv others) (exact,
+    float64); ``min_angle`` in degrees; ``energy`` = Riesz s-energy (s = 1 unless ``thomson_code(s=...)``);
+    ``upper_bound`` = rho_upper_bound(K, d); ``gap`` = upper_bound - rho (for softmax codes);
+    ``status`` = "proved optimal (...)" only for proved closed forms, else "best found";
+    ``certificate``: dict of residuals (KKT residual of the polish, binding constraints, the
+    one-vs-rest duality gap of the rho evaluation).
+    """
+
+    W: torch.Tensor
+    rho: float
+    min_angle: float
+    energy: float
+    upper_bound: float
+    gap: float
+    certificate: dict = field(default_factory=dict)
+    restarts: int = 1
+    seconds: float = 0.0
+    kind: str = "softmax"
+    status: str = "best found"
+    s: float = 1.0
+
+    @property
+    def K(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.W.shape[1])
+
+    def summary(self) -> str:
+        """A few human-readable lines (what the CLI prints)."""
+        return (f"{self.kind} code K={self.K} d={self.d} ({self.status})\n"
+                f"  rho        = {self.rho:.12f}   (upper bound {self.upper_bound:.12f}, gap {self.gap:.3e})\n"
+                f"  min angle  = {self.min_angle:.9f} deg\n"
+                f"  energy     = {self.energy:.12f}  (Riesz s={self.s:g})\n"
+                f"  restarts   = {self.restarts}, time {self.seconds:.2f} s")
+
+    def to_dict(self, *, with_W: bool = True) -> dict:
+        """JSON-ready dict (W as a list of rows)."""
+        out = {"kind": self.kind, "K": self.K, "d": self.d, "rho": self.rho, "min_angle": self.min_angle,
+               "energy": self.energy, "s": self.s, "upper_bound": self.upper_bound, "gap": self.gap,
+               "status": self.status, "restarts": self.restarts, "seconds": self.seconds,
+               "certificate": {k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+                               for k, v in self.certificate.items()}}
+        if with_W:
+            out["W"] = self.W.detach().cpu().double().tolist()
+        return out
+
+
+# ----------------------------------------------------------------------------- shared helpers
+def riesz_energy(W, *, s: float = 1.0) -> float:
+    """Riesz s-energy ``sum_{i<j} ||w_i - w_j||^{-s}`` of the rows of ``W (K, d)`` in float64
+    (``s = 0``: logarithmic energy ``-sum log ||w_i - w_j||``). Coincident rows give ``inf``."""
+    W = as_matrix(W, "W", min_rows=2)
+    s = check_positive(s, "s", allow_zero=True)
+    with np.errstate(divide="ignore"):
+        return _polish.riesz_energy_np(W.detach().cpu().double().numpy(), s)
+
+
+def _exact_rho(Wnp: np.ndarray):
+    """Exact rho, per-class rho_k, margin directions and the duality gap (float64)."""
+    det = one_vs_rest_distance(torch.as_tensor(Wnp, dtype=F64), return_details=True)
+    rk = det.rho.double().cpu().numpy()
+    return float(rk.min()), rk, det.h.double().cpu().numpy(), float((det.upper - det.lower).max())
+
+
+def _min_angle(Wnp: np.ndarray) -> float:
+    G = Wnp @ Wnp.T
+    np.fill_diagonal(G, -np.inf)
+    return math.degrees(math.acos(float(np.clip(G.max(), -1.0, 1.0))))
+
+
+def describe_code(W, *, kind: str = "given", s: float = 1.0, certificate=None, restarts=1,
+                  seconds=0.0) -> CodeResult:
+    """Evaluate any code ``W (K, d)`` (rows are normalised): rho, min angle, energy, bound and status."""
+    W = as_matrix(W, "W", min_rows=2)
+    Wnp = _polish._unit(W.detach().cpu().double().numpy())
+    K, d = Wnp.shape
+    rho, _, _, dual_gap = _exact_rho(Wnp)
+    cert = {"one_vs_rest_gap": dual_gap}
+    cert.update(certificate or {})
+    ub = rho_upper_bound(K, d)
+    star = known_rho_star(K, d)
+    status = "best found"
+    if kind in ("softmax", "given") and star is not None and abs(rho - star) <= 1e-9:
+        status = f"proved optimal (closed form rho* = {star:.12g})"
+    with np.errstate(divide="ignore"):
+        energy = _polish.riesz_energy_np(Wnp, s)
+    return CodeResult(W=W / W.norm(dim=1, keepdim=True), rho=rho, min_angle=_min_angle(Wnp), energy=energy,
+                      upper_bound=float(ub), gap=float(ub) - rho, certificate=cert, restarts=restarts,
+                      seconds=seconds, kind=kind, status=status, s=s)
+
+
+def _check_common(K, d, restarts, steps, seed, chunk):
+    K = check_int(K, "K", minimum=2)
+    d = check_int(d, "d", minimum=1)
+    if restarts is not None:
+        restarts = check_int(restarts, "restarts", minimum=1)
+    if steps is not None:
+        steps = check_int(steps, "steps", minimum=1)
+    seed = check_int(0 if seed is None else seed, "seed", minimum=0)
+    chunk = check_int(chunk, "chunk", minimum=1)
+    return K, d, restarts, steps, seed, chunk
+
+
+def _defaults(K, restarts, steps, fast):
+    """Default batch size and steps: many cheap restarts for small K, fewer for large K."""
+    if restarts is None:
+        restarts = max(4, min(64, 8192 // K)) if not fast else max(2, min(16, 2048 // K))
+    if steps is None:
+        steps = 600 if fast else 2000
+    return restarts, steps
+
+
+def _bar(progress, total, desc):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+
+
+def _start(K, d, R, seed, device, dtype):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(R, K, d, generator=g, dtype=F64)
+    return normalize(X).to(device=device, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- softmax codes
+def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
+                 steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
+                 lr=(0.05, 1e-4), tau=(0.1, 1e-3), chunk: int = 2048, progress: bool = False) -> CodeResult:
+    """A softmax code: K unit rows in R^d maximising rho(W) = min_k dist(w_k, conv{w_j : j != k}).
+
+    Phase 1 maximises the soft-min over (k, j) of the margins <w_k - w_j, h_k> over unit W and unit
+    per-class directions H (its maximum is rho*, MATH.md §3) for all restarts at once, with the
+    temperature annealed from ``tau[0]`` to ``tau[1]``. Phase 2 polishes the ``top`` best restarts with
+    SLSQP on the near-binding margin constraints (float64) and re-evaluates rho exactly.
+    ``fast=True`` uses fewer steps and restarts (for lessons). Returns a :class:`CodeResult`; the value
+    is a certified lower bound rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
+    """
+    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    device, dtype = resolve(device, dtype)
+    R, steps = _defaults(K, restarts, steps, fast)
+    top = min(R, check_int(top, "top", minimum=1) if top is not None else (3 if K <= 64 else 1))
+    t0 = time.perf_counter()
+
+    W0 = _start(K, d, R, seed, device, dtype)
+    X0 = torch.cat([W0, W0], 1)                    # H starts at W: margins 1 - <w_j, w_k> (Tammes-like)
+
+    def ascent(X, t):
+        _, _, gW, gH = softmin_margins(X[:, :K], X[:, K:], t, chunk=chunk)
+        return torch.cat([gW, gH], 1)
+
+    bar = _bar(progress, steps, f"softmax K={K} d={d}")
+    with torch.no_grad():
+        X = riemannian_adam(X0, ascent, steps=steps, lr=lr, tau=tau, progress=bar)
+        _, proxy, _, _ = softmin_margins(X[:, :K], X[:, K:], tau[1], chunk=chunk)
+    if bar is not None:
+        bar.close()
+    order = torch.argsort(proxy, descending=True)[:top].tolist()
+    best = None
+    for r in order:
+        Wnp = _polish._unit(X[r, :K].detach().cpu().double().numpy())
+        info = {}
+        if polish and K * d <= 4000:
+            Wnp, rho, H, info = _polish.polish_softmax(Wnp, lambda V: _exact_rho(V)[::2])
+        else:
+            rho = _exact_rho(Wnp)[0]
+        if best is None or rho > best[1]:
+            best = (Wnp, rho, info)
+    Wnp, rho, info = best
+    W = torch.as_tensor(Wnp, dtype=F64).to(device=device, dtype=dtype)
+    rho, _, H, dual_gap = _exact_rho(W.detach().cpu().double().numpy())
+    cert = dict(info)
+    cert["smooth_lower_bound"] = float(proxy.max())
+    if K * d <= 4000:
+        kkt, nb = _polish.softmax_kkt(W.detach().cpu().double().numpy(), H, rho)
+        cert.update({"kkt_residual": kkt, "binding_pairs": nb})
+    res = describe_code(W, kind="softmax", certificate=cert, restarts=R, seconds=time.perf_counter() - t0)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+# ----------------------------------------------------------------------------- Tammes codes
+def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
+                steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
+                lr=(0.05, 1e-4), tau=(0.1, 1e-3), chunk: int = 2048, progress: bool = False) -> CodeResult:
+    """A Tammes code: K unit rows maximising the minimal pairwise angle (minimising max_{i != j} <x_i, x_j>).
+
+    Phase 1: soft-max of the cosines, -tau log sum_{i != j} exp(<x_i, x_j>/tau)... maximised as a
+    soft-min of ``1 - <x_i, x_j>`` over all restarts at once; phase 2: SLSQP on the near-binding pairs
+    (float64). ``.min_angle`` is the objective; ``.rho`` is reported too (rho >= 1 - max cos).
+    """
+    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    device, dtype = resolve(device, dtype)
+    R, steps = _defaults(K, restarts, steps, fast)
+    top = min(R, check_int(top, "top", minimum=1) if top is not None else (3 if K <= 64 else 1))
+    t0 = time.perf_counter()
+
+    def ascent(X, t):
+        _, _, gW, gH = softmin_margins(X, X, t, chunk=chunk)
+        return gW + gH
+
+    bar = _bar(progress, steps, f"tammes K={K} d={d}")
+    with torch.no_grad():
+        X = riemannian_adam(_start(K, d, R, seed, device, dtype), ascent, steps=steps, lr=lr, tau=tau,
+                            progress=bar)
+        _, proxy, _, _ = softmin_margins(X, X, tau[1], chunk=chunk)
+    if bar is not None:
+        bar.close()
+    best = None
+    for r in torch.argsort(proxy, descending=True)[:top].tolist():
+        Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
+        info = {}
+        if polish:
+            Xnp, info = _polish.polish_tammes(Xnp)
+        mc = _polish._max_cos(Xnp)
+        if best is None or mc < best[1]:
+            best = (Xnp, mc, info)
+    Xnp, _, info = best
+    W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
+    cert = dict(info)
+    if K * d <= 4000:
+        kkt, nb = _polish.tammes_kkt(W.detach().cpu().double().numpy())
+        cert.update({"kkt_residual": kkt, "binding_pairs": nb})
+    res = describe_code(W, kind="tammes", certificate=cert, restarts=R)
+    res.status = _tammes_status(K, d, res.min_angle)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _tammes_status(K, d, angle):
+    """Proved Tammes optima with a closed form: d = 2 (polygon), K <= d+1 (simplex), d+2 <= K <= 2d (90°)."""
+    if d == 2:
+        target = 360.0 / K
+    elif K <= d + 1:
+        target = math.degrees(math.acos(-1.0 / (K - 1)))
+    elif K <= 2 * d:
+        target = 90.0
+    else:
+        return "best found"
+    return f"proved optimal (closed form {target:.9g} deg)" if abs(angle - target) <= 1e-7 else "best found"
+
+
+# ----------------------------------------------------------------------------- Thomson / Riesz codes
+def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None, seed: int = 0, device=None,
+                 dtype=None, steps: int | None = None, fast: bool = False, polish: bool = True,
+                 top: int | None = None, lr=(0.02, 1e-4), chunk: int = 2048, progress: bool = False) -> CodeResult:
+    """A Thomson (Riesz s-energy) code: K unit rows minimising E_s = sum_{i<j} ||x_i - x_j||^{-s} (s > 0).
+
+    Phase 1: Riemannian Adam on -E_s for all restarts at once; phase 2: L-BFGS (float64) on the
+    ``top`` lowest-energy restarts. ``.energy`` is E_s at the given ``s``; the tangent-gradient norm is
+    in ``.certificate["grad_norm"]``.
+    """
+    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    s = check_positive(s, "s")
+    device, dtype = resolve(device, dtype)
+    R, steps = _defaults(K, restarts, steps, fast)
+    top = min(R, check_int(top, "top", minimum=1) if top is not None else (4 if K <= 64 else 1))
+    t0 = time.perf_counter()
+
+    def ascent(X, _t):
+        return -riesz_energy_grad(X, s, chunk=chunk)[1]
+
+    bar = _bar(progress, steps, f"thomson K={K} d={d}")
+    with torch.no_grad():
+        X = riemannian_adam(_start(K, d, R, seed, device, dtype), ascent, steps=steps, lr=lr,
+                            tau=(1.0, 1.0), progress=bar)
+        E, _ = riesz_energy_grad(X, s, chunk=chunk)
+    if bar is not None:
+        bar.close()
+    best = None
+    for r in torch.argsort(E)[:top].tolist():
+        Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
+        info = {}
+        if polish and K <= 3000:
+            Xnp, info = _polish.polish_riesz(Xnp, s)
+        e = _polish.riesz_energy_np(Xnp, s)
+        if best is None or e < best[1]:
+            best = (Xnp, e, info)
+    Xnp, _, info = best
+    W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
+    res = describe_code(W, kind="thomson", s=s, certificate=dict(info), restarts=R)
+    if d == 2 or K <= d + 1:
+        star = _polish.riesz_energy_np(_polygon_or_simplex(K, d), s)
+        if abs(res.energy - star) <= 1e-9 * star:
+            res.status = "proved optimal (regular polygon / simplex)"
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _polygon_or_simplex(K, d):
+    from .geometry import regular_polygon, simplex_etf
+    return (regular_polygon(K) if d == 2 and K > d + 1 else simplex_etf(K, d)).double().numpy()
