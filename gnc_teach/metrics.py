@@ -1,0 +1,272 @@
+"""Neural-collapse (NC1-NC4) and generalized-neural-collapse (GNC1-GNC3) metrics.
+
+Shapes (MATH.md §0): features ``H`` ``(N, d)``, integer labels ``y`` ``(N,)`` in 0..K-1, classifier
+``W`` ``(K, d)`` with row ``w_k`` = class k. Every metric is computed in float64 on the input's device
+and returned as a Python float (``nc2`` returns a small dataclass of floats).
+
+NC (Papyan, Han & Donoho 2020; MATH.md §1), on raw features:
+    nc1  = tr(Σ_W Σ_B^†) / K
+    nc2  = equinorm / equiangularity / max-angle of the centred class means and of the rows of W
+    nc3  = || W/||W||_F - M̄/||M̄||_F ||_F^2,  M̄ rows μ_k - μ_G
+    nc4  = fraction of samples where argmax_k <w_k, h> (+ b_k) != nearest class mean
+GNC (Jiang et al. 2024, official-code conventions; MATH.md §3), on ℓ2-normalised features h/||h||:
+    gnc1 = nc1 of the normalised features
+    gnc2 = ρ(Ŵ) = min_k dist(ŵ_k, conv{ŵ_j : j != k}) of the row-normalised classifier (larger is better)
+    gnc3 = (1/K) Σ_k (1 - cos(w_k, μ_k - μ_G))
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from ._tensor import as_labels, as_matrix, check_int
+
+__all__ = [
+    "class_means", "within_class_spread", "nc1", "nc2", "NC2", "nc2_equinorm", "nc2_equiangle",
+    "nc2_maxangle", "nc3", "nc4", "gnc1", "gnc2", "gnc3", "code_distance",
+]
+
+
+# ----------------------------------------------------------------------------- validation helpers
+def _features(H, y, *, K=None):
+    """Validate ``H (N,d)``, ``y (N,)`` and ``K``; return float64 ``H``, long ``y``, int ``K``."""
+    H = as_matrix(H, "H").to(torch.float64)
+    y = as_labels(y, "y", n=H.shape[0], device=H.device)
+    top = int(y.max()) + 1
+    if K is None:
+        K = top
+    K = check_int(K, "K", minimum=1)
+    if top > K:
+        raise ValueError(f"y has label {top - 1} but K={K}; labels must lie in 0..K-1.")
+    counts = torch.bincount(y, minlength=K)
+    if (counts == 0).any():
+        empty = torch.nonzero(counts == 0).flatten().tolist()
+        raise ValueError(f"class(es) {empty} have no samples in y (K={K}); every class 0..K-1 needs "
+                         "at least one feature, or pass a smaller K.")
+    return H, y, K
+
+
+def _classifier(W, K, d, H):
+    """Validate ``W (K,d)`` against the features and return it in float64 on H's device."""
+    W = as_matrix(W, "W").to(device=H.device, dtype=torch.float64)
+    if W.shape[1] != d:
+        raise ValueError(f"W has {W.shape[1]} columns but the features H have d={d}; W must be (K, d).")
+    if W.shape[0] < K:
+        raise ValueError(f"W has {W.shape[0]} rows but y has labels up to {K - 1}; W must be (K, d) "
+                         "with one row per class.")
+    return W
+
+
+def _unit_rows(A, name):
+    n = A.norm(dim=1, keepdim=True)
+    if (n == 0).any():
+        raise ValueError(f"{name} has a zero row, which cannot be normalised; GNC metrics need "
+                         "nonzero vectors.")
+    return A / n
+
+
+# ----------------------------------------------------------------------------- class statistics
+def class_means(H, y, *, K=None) -> torch.Tensor:
+    """Class means μ_k = mean of the rows of ``H`` with label k: ``(K, d)`` float64.
+
+    ``K`` defaults to max(y)+1; every class 0..K-1 must occur (else ValueError).
+    """
+    H, y, K = _features(H, y, K=K)
+    return _means(H, y, K)
+
+
+def _means(H, y, K):
+    S = torch.zeros(K, H.shape[1], dtype=H.dtype, device=H.device).index_add_(0, y, H)
+    return S / torch.bincount(y, minlength=K).unsqueeze(1).to(H.dtype)
+
+
+def within_class_spread(H, y, *, K=None) -> float:
+    """max_k mean_{i: y_i = k} ||h_i - μ_k||: the worst class's average distance to its mean (0 = NC1)."""
+    H, y, K = _features(H, y, K=K)
+    dist = (H - _means(H, y, K)[y]).norm(dim=1)
+    per_class = torch.zeros(K, dtype=H.dtype, device=H.device).index_add_(0, y, dist)
+    return float((per_class / torch.bincount(y, minlength=K).to(H.dtype)).max())
+
+
+def _pinv_psd(S, rtol):
+    """Moore-Penrose pseudo-inverse of a symmetric PSD matrix by a full eigendecomposition.
+
+    Keeps every eigenvalue above rtol·λ_max, so it works for any rank, including K > d+1 where Σ_B has
+    full rank d (a truncated SVD with a fixed k = K-1 components would fail there, since k must be < d).
+    """
+    lam, V = torch.linalg.eigh(S)
+    top = lam.max()
+    if top <= 0:
+        raise ValueError("all class means coincide (Σ_B = 0), so NC1 = tr(Σ_W Σ_B^†)/K is undefined.")
+    keep = lam > rtol * top
+    return (V[:, keep] / lam[keep]) @ V[:, keep].T
+
+
+def nc1(H, y, *, K=None, rtol: float = 1e-10) -> float:
+    """NC1 = tr(Σ_W Σ_B^†) / K (0 = every feature sits on its class mean).
+
+    Σ_W = (1/N) Σ_i (h_i - μ_{y_i})(h_i - μ_{y_i})ᵀ,  Σ_B = (1/K) Σ_k (μ_k - μ_G)(μ_k - μ_G)ᵀ with μ_G the
+    mean of all features. The pseudo-inverse keeps eigenvalues of Σ_B above ``rtol``·λ_max; any K and d.
+    """
+    H, y, K = _features(H, y, K=K)
+    M = _means(H, y, K)
+    Mc = M - H.mean(dim=0)
+    D = H - M[y]
+    Sw = D.T @ D / H.shape[0]
+    Sb = Mc.T @ Mc / K
+    return float(torch.trace(Sw @ _pinv_psd(Sb, rtol)) / K)
+
+
+# ----------------------------------------------------------------------------- NC2
+def nc2_equinorm(M) -> float:
+    """std/mean of the row norms ||m_k|| of ``M`` ``(K, d)`` (0 = equal norms). Rows used as given."""
+    M = as_matrix(M, "M", min_rows=2).to(torch.float64)
+    r = M.norm(dim=1)
+    if float(r.mean()) == 0:
+        raise ValueError("every row of M is zero, so the equinorm ratio std/mean is undefined.")
+    return float(r.std(unbiased=False) / r.mean())
+
+
+def _pair_cos(M):
+    U = _unit_rows(as_matrix(M, "M", min_rows=2).to(torch.float64), "M")
+    K = U.shape[0]
+    iu = torch.triu_indices(K, K, offset=1, device=U.device)
+    return (U @ U.T)[iu[0], iu[1]], K
+
+
+def nc2_equiangle(M) -> float:
+    """std of cos(m_j, m_k) over the distinct pairs j < k of the rows of ``M`` (0 = equiangular)."""
+    c, _ = _pair_cos(M)
+    return float(c.std(unbiased=False))
+
+
+def nc2_maxangle(M) -> float:
+    """mean over pairs j < k of |cos(m_j, m_k) + 1/(K-1)| (0 = simplex-ETF angles)."""
+    c, K = _pair_cos(M)
+    return float((c + 1.0 / (K - 1)).abs().mean())
+
+
+@dataclass(frozen=True)
+class NC2:
+    """NC2 numbers of the centred class means (``*_M``) and of the classifier rows (``*_W``).
+
+    A field is ``None`` when its input was not given. All are 0 for a simplex ETF.
+    """
+    equinorm_M: float | None = None
+    equiangle_M: float | None = None
+    maxangle_M: float | None = None
+    equinorm_W: float | None = None
+    equiangle_W: float | None = None
+    maxangle_W: float | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def nc2(W=None, H=None, y=None, *, K=None) -> NC2:
+    """NC2 (simplex-ETF structure) of the centred class means μ_k - μ_G (needs ``H`` and ``y``) and/or
+    of the rows of ``W`` ``(K, d)``, as an :class:`NC2` dataclass.
+
+    equinorm = std/mean of the norms; equiangle = std of the pairwise cosines; maxangle = mean
+    |cos + 1/(K-1)|. Example: ``nc2(H=H, y=y).maxangle_M``; ``nc2(W).equinorm_W``.
+    For a plain matrix use :func:`nc2_equinorm`, :func:`nc2_equiangle`, :func:`nc2_maxangle`.
+    """
+    if W is None and H is None:
+        raise ValueError("nc2 needs W (K, d), or H (N, d) with labels y, or both.")
+    if (H is None) != (y is None):
+        raise ValueError("nc2 needs H and y together (the class means come from both).")
+    out = {}
+    if H is not None:
+        H, y, K = _features(H, y, K=K)
+        Mc = _means(H, y, K) - H.mean(dim=0)
+        out.update(equinorm_M=nc2_equinorm(Mc), equiangle_M=nc2_equiangle(Mc), maxangle_M=nc2_maxangle(Mc))
+    if W is not None:
+        W = as_matrix(W, "W", min_rows=2)
+        out.update(equinorm_W=nc2_equinorm(W), equiangle_W=nc2_equiangle(W), maxangle_W=nc2_maxangle(W))
+    return NC2(**out)
+
+
+# ----------------------------------------------------------------------------- NC3, NC4
+def nc3(W, H, y) -> float:
+    """NC3 = || W/||W||_F - M̄/||M̄||_F ||_F^2 with M̄ rows μ_k - μ_G (0 = self-duality; at most 4)."""
+    W = as_matrix(W, "W")
+    H, y, K = _features(H, y, K=W.shape[0])
+    W = _classifier(W, K, H.shape[1], H)
+    Mc = _means(H, y, K) - H.mean(dim=0)
+    nW, nM = W.norm(), Mc.norm()
+    if nW == 0 or nM == 0:
+        raise ValueError("nc3 needs a nonzero W and class means that do not all coincide.")
+    return float((W / nW - Mc / nM).pow(2).sum())
+
+
+def nc4(W, H, y, *, b=None) -> float:
+    """NC4 = fraction of samples where argmax_k (<w_k, h> + b_k) != argmin_k ||h - μ_k|| (0 = NCC).
+
+    ``b`` is an optional bias ``(K,)``. Ties go to the lowest index in both rules.
+    """
+    W = as_matrix(W, "W")
+    H, y, K = _features(H, y, K=W.shape[0])
+    W = _classifier(W, K, H.shape[1], H)
+    logits = H @ W.T
+    if b is not None:
+        b = torch.as_tensor(b, dtype=torch.float64, device=H.device)
+        if b.shape != (W.shape[0],):
+            raise ValueError(f"b must have shape ({W.shape[0]},) (one bias per row of W), got {tuple(b.shape)}.")
+        logits = logits + b
+    ncc = torch.cdist(H, _means(H, y, K)).argmin(dim=1)
+    return float((logits.argmax(dim=1) != ncc).to(torch.float64).mean())
+
+
+# ----------------------------------------------------------------------------- GNC
+def _normalised_features(H, y, K=None):
+    H, y, K = _features(H, y, K=K)
+    return _unit_rows(H, "H"), y, K
+
+
+def gnc1(H, y, *, K=None, rtol: float = 1e-10) -> float:
+    """GNC1 = tr(Σ_W Σ_B^†)/K of the ℓ2-normalised features h/||h|| (works for K > d+1)."""
+    Hn, y, K = _normalised_features(H, y, K)
+    return nc1(Hn, y, K=K, rtol=rtol)
+
+
+def gnc2(W) -> float:
+    """GNC2 = ρ(Ŵ) = min_k dist(ŵ_k, conv{ŵ_j : j != k}) of the row-normalised ``W`` ``(K, d)``.
+
+    Larger is better; ρ(Ŵ) <= K/(K-1) with equality iff simplex ETF (MATH.md §3). Exact via
+    :func:`gnc_teach.margins.one_vs_rest_distance`.
+    """
+    from .margins import one_vs_rest_distance  # lazy: margins is optional at import time
+
+    W = _unit_rows(as_matrix(W, "W", min_rows=2).to(torch.float64), "W")
+    return float(torch.as_tensor(one_vs_rest_distance(W)).min())
+
+
+def gnc3(W, H, y) -> float:
+    """GNC3 = (1/K) Σ_k (1 - cos(w_k, μ_k - μ_G)) with μ from the ℓ2-normalised features (0 = aligned)."""
+    W = as_matrix(W, "W")
+    Hn, y, K = _normalised_features(H, y, K=W.shape[0])
+    W = _classifier(W, K, Hn.shape[1], Hn)
+    Mc = _means(Hn, y, K) - Hn.mean(dim=0)
+    cos = (_unit_rows(W, "W") * _unit_rows(Mc, "the centred class means")).sum(dim=1)
+    return float((1 - cos).mean())
+
+
+# ----------------------------------------------------------------------------- comparing codes
+def code_distance(A, B) -> float:
+    """How far two codes ``A``, ``B`` ``(K, d)`` are from being the same up to rotation/reflection and
+    relabelling: max |difference| of their sorted off-diagonal cosines (rows normalised first).
+
+    Invariant under both symmetries, so equal codes give 0 (to rounding). Zero is necessary, not
+    sufficient, for congruence (it compares the multiset of angles), but it tells apart e.g. the cube
+    from the square antiprism. Codes in different dimensions may be compared (same K needed).
+    """
+    A = _unit_rows(as_matrix(A, "A", min_rows=2).to(torch.float64), "A")
+    B = _unit_rows(as_matrix(B, "B", min_rows=2).to(device=A.device, dtype=torch.float64), "B")
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"A has K={A.shape[0]} rows but B has K={B.shape[0]}; codes must have the same K.")
+    K = A.shape[0]
+    iu = torch.triu_indices(K, K, offset=1, device=A.device)
+    a = torch.sort((A @ A.T)[iu[0], iu[1]]).values
+    b = torch.sort((B @ B.T)[iu[0], iu[1]]).values
+    return float((a - b).abs().max())

@@ -1,0 +1,288 @@
+"""The unconstrained features model (UFM): features H are free variables trained with the classifier W.
+
+Two front ends, one training loop (:func:`_fit`):
+
+* :func:`train_ufm` — CE + weight decay (Zhu et al. 2021). Balanced classes, no bias. For d >= K-1 its
+  global minimisers are simplex ETFs, so NC1..NC4 -> 0 (MATH.md §1-2).
+* :func:`train_spherical_ufm` — unit w_k and unit h_{k,i}, mean CE with logits <w_j, h>/τ, no weight
+  decay (the sphere replaces it). As τ -> 0 the classifier tends to a softmax code (GNC, MATH.md §3).
+
+Optimiser: full-batch Adam with a cosine learning-rate decay. On the sphere the gradient is projected
+onto the tangent space and every step is followed by a retraction (renormalise the rows), i.e. Riemannian
+Adam without momentum transport. Adam matters at small τ: the CE gradients there are exponentially
+small (~exp(-margin/τ)/τ), and Adam's step is scale-free, so the same ``lr`` works for every τ.
+Restarts run as one batch: W ``(R, K, d)``, H ``(R, N, d)``, one loss per restart.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._tensor import check_int, check_positive, resolve
+from . import metrics
+
+__all__ = ["UFMResult", "train_ufm", "train_spherical_ufm", "ufm_labels"]
+
+
+@dataclass
+class UFMResult:
+    """Result of a UFM run (the best restart for the spherical model).
+
+    ``W (K, d)``, ``H (K*n, d)``, ``y (K*n,)`` (labels 0..K-1 each repeated n times, class-major),
+    ``loss`` (the training loss at every step, list of floats), ``history`` (dict: ``"step"`` -> list of
+    ints, metric name -> list of floats at those steps), ``tau`` (final temperature; None for
+    :func:`train_ufm`), ``seconds`` (wall time), ``restart_losses`` (final loss of every restart) and
+    ``best`` (index of the returned restart).
+    """
+    W: torch.Tensor
+    H: torch.Tensor
+    y: torch.Tensor
+    loss: list
+    history: dict
+    tau: float | None = None
+    seconds: float = 0.0
+    restart_losses: list = field(default_factory=list)
+    best: int = 0
+
+    @property
+    def K(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.W.shape[1]
+
+
+def ufm_labels(K: int, n: int, *, device=None) -> torch.Tensor:
+    """Balanced labels ``(K*n,)``: 0..K-1, each repeated n times (class-major: 0,0,..,1,1,..)."""
+    return torch.arange(K, device=device).repeat_interleave(n)
+
+
+# ----------------------------------------------------------------------------- the shared loop
+def _tangent(X, G):
+    """Project the Euclidean gradient G onto the tangent space of the unit sphere at each row of X."""
+    return G - (G * X).sum(-1, keepdim=True) * X
+
+
+@contextlib.contextmanager
+def _one_thread_if_small(X):
+    """Run tiny CPU problems on one thread: for a few hundred numbers per tensor, intra-op threads only
+    add synchronisation (10-40x slower on a busy 2-core machine). The global setting is restored."""
+    if X.device.type != "cpu" or X.numel() > 200_000:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, eps=1e-8):
+    """Full-batch Adam on W ``(R, K, d)`` and H ``(R, N, d)`` with a cosine-decayed learning rate.
+
+    ``loss_fn(W, H, step)`` returns the ``(R,)`` losses (restarts are independent, so the gradient of
+    their sum is the gradient of each). ``sphere=True`` projects gradients onto the tangent space and
+    renormalises the rows after every step. Returns the final W, H, the ``(steps, R)`` losses and
+    CPU snapshots ``(step, W, H)`` every ``record_every`` steps (and at the end).
+    """
+    with _one_thread_if_small(H):
+        return _adam_loop(W, H, loss_fn, steps=steps, lr=lr, sphere=sphere, record_every=record_every,
+                          lr_min_ratio=lr_min_ratio, eps=eps)
+
+
+def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, eps):
+    W = W.clone().requires_grad_(True)
+    H = H.clone().requires_grad_(True)
+    opt = torch.optim.Adam([W, H], lr=lr, eps=eps)
+    losses = torch.empty(steps, W.shape[0], dtype=W.dtype, device=W.device)
+    snaps = []
+    for t in range(steps):
+        if record_every and t % record_every == 0:
+            snaps.append((t, W.detach().cpu().clone(), H.detach().cpu().clone()))
+        # cosine decay from lr to lr*lr_min_ratio: big steps find the basin, small ones converge in it
+        for group in opt.param_groups:
+            group["lr"] = lr * (lr_min_ratio + (1 - lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t / steps)))
+        opt.zero_grad(set_to_none=True)
+        objective, loss = loss_fn(W, H, t)
+        objective.sum().backward()
+        losses[t] = loss.detach()
+        if sphere:
+            W.grad = _tangent(W.detach(), W.grad)
+            H.grad = _tangent(H.detach(), H.grad)
+        opt.step()
+        if sphere:
+            with torch.no_grad():
+                W /= W.norm(dim=-1, keepdim=True)
+                H /= H.norm(dim=-1, keepdim=True)
+    W, H = W.detach(), H.detach()
+    snaps.append((steps, W.cpu().clone(), H.cpu().clone()))
+    return W, H, losses, snaps
+
+
+def _ce(W, H, y, tau=1.0):
+    """Mean CE per restart: logits <w_j, h>/tau, W ``(R,K,d)``, H ``(R,N,d)`` -> ``(R,)``."""
+    logits = H @ W.transpose(1, 2) / tau  # (R, N, K)
+    R, N, K = logits.shape
+    return F.cross_entropy(logits.reshape(R * N, K), y.repeat(R), reduction="none").reshape(R, N).mean(1)
+
+
+def _check_sizes(K, d, n, steps, record_every):
+    K = check_int(K, "K", minimum=2)
+    d = check_int(d, "d", minimum=1)
+    n = check_int(n, "n", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
+    record_every = check_int(record_every, "record_every", minimum=0)
+    return K, d, n, steps, record_every
+
+
+# ----------------------------------------------------------------------------- CE + weight decay
+def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-4, steps: int = 3000,
+              lr: float = 0.05, seed: int = 0, init_scale: float = 0.1, device=None, dtype=None,
+              record_every: int = 100) -> UFMResult:
+    """Train the bias-free UFM  (1/N) Σ CE(W h_i, y_i) + λ_W/2 ||W||_F² + λ_H/2 ||H||_F²  (Zhu et al. 2021).
+
+    Balanced classes (n per class, N = K n). For d >= K-1 every global minimiser has simplex-ETF
+    classifier rows and collapsed, self-dual features, so the recorded ``nc1``, ``nc2`` (= max-angle of
+    the centred means), ``nc3``, ``nc4`` tend to 0. Returns a :class:`UFMResult` (``tau`` is None).
+    """
+    K, d, n, steps, record_every = _check_sizes(K, d, n, steps, record_every)
+    lam_W = check_positive(lam_W, "lam_W", allow_zero=True)
+    lam_H = check_positive(lam_H, "lam_H", allow_zero=True)
+    lr = check_positive(lr, "lr")
+    init_scale = check_positive(init_scale, "init_scale")
+    device, dtype = resolve(device, dtype)
+    g = torch.Generator().manual_seed(int(seed))
+    W0 = init_scale * torch.randn(1, K, d, generator=g, dtype=torch.float64)
+    H0 = init_scale * torch.randn(1, K * n, d, generator=g, dtype=torch.float64)
+    y = ufm_labels(K, n, device=device)
+
+    def loss_fn(W, H, t):
+        loss = _ce(W, H, y) + 0.5 * lam_W * W.pow(2).sum((1, 2)) + 0.5 * lam_H * H.pow(2).sum((1, 2))
+        return loss, loss
+
+    t0 = time.perf_counter()
+    W, H, losses, snaps = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr,
+                               sphere=False, record_every=record_every)
+    seconds = time.perf_counter() - t0
+    yc = y.cpu()
+    hist = {"step": [], "nc1": [], "nc2": [], "nc2_equinorm": [], "nc3": [], "nc4": []}
+    for t, Ws, Hs in snaps:
+        Ws, Hs = Ws[0], Hs[0]
+        hist["step"].append(t)
+        hist["nc1"].append(metrics.nc1(Hs, yc, K=K))
+        Mc = metrics.class_means(Hs, yc, K=K) - Hs.mean(0)
+        hist["nc2"].append(metrics.nc2_maxangle(Mc))
+        hist["nc2_equinorm"].append(metrics.nc2_equinorm(Mc))
+        hist["nc3"].append(metrics.nc3(Ws, Hs, yc))
+        hist["nc4"].append(metrics.nc4(Ws, Hs, yc))
+    final = losses[-1].cpu()
+    return UFMResult(W=W[0], H=H[0], y=y, loss=losses[:, 0].cpu().tolist(), history=hist, tau=None,
+                     seconds=seconds, restart_losses=final.tolist(), best=0)
+
+
+# ----------------------------------------------------------------------------- spherical UFM
+def _tau_schedule(schedule, tau, steps):
+    """Turn ``schedule`` into a function step -> τ.
+
+    None: geometric annealing from max(1, τ) down to τ over the first half of the steps, then τ.
+    A callable: used as is (must return a positive τ). A sequence of τ's: equal-length stages.
+    """
+    if schedule is None:
+        start = max(1.0, tau)
+        half = max(1, steps // 2)
+        return lambda t: tau if t >= half else start * (tau / start) ** (t / half)
+    if callable(schedule):
+        return schedule
+    if isinstance(schedule, (str, bytes)) or not isinstance(schedule, (list, tuple, np.ndarray, torch.Tensor)):
+        raise TypeError("schedule must be None, a callable step -> tau, or a sequence of taus, "
+                        f"got {type(schedule).__name__}.")
+    taus = [float(s) for s in (schedule.tolist() if hasattr(schedule, "tolist") else schedule)]
+    if not taus:
+        raise ValueError("schedule is an empty sequence; give at least one tau.")
+    for s in taus:
+        check_positive(s, "schedule entry")
+    stage = steps / len(taus)
+    return lambda t: taus[min(int(t // stage), len(taus) - 1)]
+
+
+def _check_tau(tau):
+    if isinstance(tau, bool) or not isinstance(tau, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"tau must be a real number > 0, got {type(tau).__name__} {tau!r}.")
+    return check_positive(tau, "tau")
+
+
+def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 2000, lr: float = 0.05,
+                        seed: int = 0, restarts: int = 1, schedule=None, device=None, dtype=None,
+                        record_every: int = 100) -> UFMResult:
+    """Train the spherical UFM: min over unit w_k, unit h_{k,i} of mean_i CE(<w_j, h_i>/τ, y_i).
+
+    No weight decay; Riemannian Adam (tangent gradient + row renormalisation). ``schedule``: τ per step —
+    None (default: anneal geometrically from 1 to ``tau`` over the first half, then hold ``tau``), a
+    callable step -> τ, or a sequence of τ's run in equal stages. ``restarts`` independent runs go in one
+    batch; the restart with the lowest final loss (at ``tau``) is returned, all final losses in
+    ``restart_losses``. ``history`` records gnc1, gnc2 (= ρ(Ŵ)), gnc3, ``cos_wy_h`` (mean <w_y, h>),
+    ``spread`` (max_k mean ||h - h̄_k||) and ``tau`` every ``record_every`` steps.
+    """
+    K, d, n, steps, record_every = _check_sizes(K, d, n, steps, record_every)
+    tau = _check_tau(tau)
+    restarts = check_int(restarts, "restarts", minimum=1)
+    lr = check_positive(lr, "lr")
+    tau_at = _tau_schedule(schedule, tau, steps)
+    device, dtype = resolve(device, dtype)
+    g = torch.Generator().manual_seed(int(seed))
+    W0 = F.normalize(torch.randn(restarts, K, d, generator=g, dtype=torch.float64), dim=-1)
+    H0 = F.normalize(torch.randn(restarts, K * n, d, generator=g, dtype=torch.float64), dim=-1)
+    y = ufm_labels(K, n, device=device)
+    taus = []
+
+    def loss_fn(W, H, t):
+        tt = float(tau_at(t))
+        if not (tt > 0 and math.isfinite(tt)):
+            raise ValueError(f"schedule gave tau={tt} at step {t}; every tau must be finite and > 0.")
+        taus.append(tt)
+        loss = _ce(W, H, y, tt)
+        # τ·log(CE) has the same minimisers as CE at a fixed τ, but gradients of order one at every τ;
+        # raw CE gradients shrink like exp(-margin/τ), and Adam's running second moment would then
+        # remember the large early gradients for tens of thousands of steps and freeze the fine tuning.
+        return tt * torch.log(loss), loss
+
+    t0 = time.perf_counter()
+    W, H, losses, snaps = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr,
+                               sphere=True, record_every=record_every)
+    with torch.no_grad():
+        final = _ce(W, H, y, tau)  # compare restarts at the target τ, whatever the schedule ended on
+    best = int(final.argmin())
+    seconds = time.perf_counter() - t0
+    hist = _gnc_history(snaps, best, y.cpu(), K, taus)
+    return UFMResult(W=W[best], H=H[best], y=y, loss=losses[:, best].cpu().tolist(), history=hist,
+                     tau=tau, seconds=seconds, restart_losses=final.cpu().tolist(), best=best)
+
+
+def _rho_or_nan(W):
+    try:
+        return metrics.gnc2(W)
+    except ImportError:  # margins not installed yet: keep the history usable without rho
+        return float("nan")
+
+
+def _gnc_history(snaps, best, y, K, taus):
+    hist = {"step": [], "tau": [], "gnc1": [], "gnc2": [], "gnc3": [], "cos_wy_h": [], "spread": []}
+    for t, Ws, Hs in snaps:
+        Ws, Hs = Ws[best], Hs[best]
+        hist["step"].append(t)
+        hist["tau"].append(taus[min(t, len(taus) - 1)])
+        hist["gnc1"].append(metrics.gnc1(Hs, y, K=K))
+        hist["gnc2"].append(_rho_or_nan(Ws))
+        hist["gnc3"].append(metrics.gnc3(Ws, Hs, y))
+        hist["cos_wy_h"].append(float((Ws[y] * Hs).sum(1).mean()))
+        hist["spread"].append(metrics.within_class_spread(Hs, y, K=K))
+    return hist
