@@ -4,3 +4,4 @@ Each explorer is a function that returns a widget and can be called with no argu
 computation lives in a pure function (tested headlessly); the widget only wires controls with
 ``observe`` and redraws.
 """
+from .etf_explorer import etf_explorer, etf_view  # noqa: F401
