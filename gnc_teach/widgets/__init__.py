@@ -5,3 +5,4 @@ computation lives in a pure function (tested headlessly); the widget only wires 
 ``observe`` and redraws.
 """
 from .etf_explorer import etf_explorer, etf_view  # noqa: F401
+from .tau_explorer import tau_explorer, tau_view  # noqa: F401
