@@ -16,16 +16,17 @@ Shapes: ``W (K, d)`` (row = class), ``H (N, d)``, ``y (N,)``. Everything runs in
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
 
 import torch
 
-from ._tensor import as_labels, as_matrix, check_int, check_positive
+from ._tensor import as_labels, as_matrix, check_int, check_positive, resolve
 
 __all__ = ["gaps", "ce_loss", "tau_ce", "hinge", "sample_margins", "hardmax_objective",
-           "tau_ce_gap_bound", "best_known_rho", "TauSweep", "tau_sweep"]
+           "tau_ce_gap_bound", "best_known_rho", "one_cpu_thread", "TauSweep", "tau_sweep"]
 
 # Best known ρ(W) where no closed form is proved (MATH.md §3; /work/shared/reference/known_codes.csv):
 # d=3, K=8: square antiprism (the Tammes optimum), 0.7387961253 — best known, not a proved softmax optimum.
@@ -117,6 +118,19 @@ def _reduce(x, reduction):
 
 
 # ----------------------------------------------------------------------------- τ sweep of the UFM
+@contextlib.contextmanager
+def one_cpu_thread(active: bool = True):
+    """Run the block with one torch CPU thread: for UFM-sized problems (K·n·d of a few hundred) thread
+    start-up dominates every op, and on a busy 2-core machine two threads can be ~30x slower than one."""
+    old = torch.get_num_threads()
+    if active:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 @dataclass
 class TauSweep:
     """Result of :func:`tau_sweep`: one spherical-UFM run per temperature.
@@ -163,9 +177,11 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
         train_kwargs["steps"] = check_int(steps, "steps", minimum=1)
     start = time.perf_counter()
     results, rhos, margs = [], [], []
+    small_cpu = resolve(device, dtype)[0].type == "cpu" and K * n * d * restarts <= 100_000
     for tau in taus:
-        res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
-                                  dtype=dtype, **train_kwargs)
+        with one_cpu_thread(small_cpu):
+            res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
+                                      dtype=dtype, **train_kwargs)
         W = res.W.detach().to(torch.float64)
         H = res.H.detach().to(torch.float64)
         results.append(res)

@@ -74,3 +74,13 @@ def test_explorer_callable_with_no_args_builds_without_training(monkeypatch):
     box = te.tau_explorer(draw=False)
     assert calls == []  # building never trains: only the button does
     assert box.state["tau"] == 1.0 and isinstance(box.label.value, str)
+
+
+def test_view_from_sweep_matches_the_sweep():
+    from gnc_teach.hardmax import tau_sweep
+    sw = tau_sweep(4, 3, 2, [1.0, 0.2], steps=60, record_every=10)
+    v = te.view_from_sweep(sw)
+    assert v["tau"] == 0.2 and v["curve"] == [(1.0, sw.rho[0]), (0.2, sw.rho[1])]
+    assert v["run"]["rho"] == pytest.approx(sw.rho[1], abs=1e-12)
+    assert v["rho_best"] == pytest.approx(4 / 3)
+    assert "GNC2" in te.tau_label(v)

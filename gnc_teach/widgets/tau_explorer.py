@@ -8,7 +8,6 @@ afterwards only reads the cache and redraws.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import time
@@ -17,8 +16,8 @@ import torch
 
 from .._tensor import check_int, check_positive
 
-__all__ = ["TAU_GRID", "snap_tau", "tau_run", "is_trained", "tau_view", "tau_label", "draw_tau_view",
-           "tau_explorer"]
+__all__ = ["TAU_GRID", "snap_tau", "tau_run", "summarize", "is_trained", "tau_view", "view_from_sweep",
+           "tau_label", "draw_tau_view", "tau_explorer"]
 
 # 1, 10^-0.25, ..., 10^-1.5 ≈ 0.0316: seven temperatures, evenly spaced in log τ.
 TAU_GRID = tuple(10.0 ** (-i / 4) for i in range(7))
@@ -30,17 +29,6 @@ def snap_tau(tau, grid=TAU_GRID) -> float:
     return min(grid, key=lambda g: abs(math.log(g) - math.log(tau)))
 
 
-@contextlib.contextmanager
-def _one_cpu_thread():
-    """Tiny problems run fastest on one CPU thread (thread start-up dominates, worse on a busy machine)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 @functools.lru_cache(maxsize=256)
 def tau_run(tau: float, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed: int = 0) -> dict:
     """Train the spherical UFM at ``tau`` once (cached) and summarise it.
@@ -49,18 +37,34 @@ def tau_run(tau: float, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, s
     ``min_margin`` (smallest per-sample margin; −HardMax), ``loss`` (final mean CE), ``seconds``, and
     ``history`` (the trainer's metric trajectories). CPU, float64.
     """
+    from ..hardmax import one_cpu_thread
+    from ..ufm import train_spherical_ufm
+    with one_cpu_thread():
+        res = train_spherical_ufm(K, d, n, tau, steps=steps, seed=seed, device="cpu", dtype=torch.float64,
+                                  record_every=max(1, steps // 40))
+    return summarize(res, tau)
+
+
+def summarize(res, tau: float) -> dict:
+    """:func:`tau_run`'s summary of a ``UFMResult`` (also used for the lesson's static figure)."""
     from .. import metrics
     from ..hardmax import sample_margins
     from ..margins import rho as rho_of
-    from ..ufm import train_spherical_ufm
-    with _one_cpu_thread():
-        res = train_spherical_ufm(K, d, n, tau, steps=steps, seed=seed, device="cpu", dtype=torch.float64,
-                                  record_every=max(1, steps // 40))
-    W, H, y = res.W, res.H, res.y
-    return dict(tau=tau, rho=float(rho_of(W / W.norm(dim=1, keepdim=True))), gnc1=metrics.gnc1(H, y, K=K),
+    W, H = (t.detach().cpu().to(torch.float64) for t in (res.W, res.H))
+    y = res.y.detach().cpu().long()
+    return dict(tau=tau, rho=float(rho_of(W / W.norm(dim=1, keepdim=True))), gnc1=metrics.gnc1(H, y, K=W.shape[0]),
                 gnc3=metrics.gnc3(W, H, y), cos_wy_h=float((W[y] * H).sum(1).mean()),
                 min_margin=float(sample_margins(W, H, y).min()), loss=res.loss[-1], seconds=res.seconds,
                 history={k: list(v) for k, v in res.history.items()})
+
+
+def view_from_sweep(sweep, index: int = -1) -> dict:
+    """A :func:`tau_view`-style dict built from a ``hardmax.tau_sweep`` result (its ``index``-th τ selected),
+    so that :func:`draw_tau_view` draws the explorer's picture without a kernel."""
+    i = range(len(sweep.taus))[index]
+    return dict(tau=sweep.taus[i], trained=True, run=summarize(sweep.results[i], sweep.taus[i]),
+                curve=sorted(zip(sweep.taus, sweep.rho), reverse=True), rho_best=sweep.rho_best,
+                K=sweep.K, d=sweep.d, n=sweep.n)
 
 
 def _key(K, d, n, steps, seed):
