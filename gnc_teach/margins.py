@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch.nn.functional import pad
 
 from ._tensor import as_matrix, check_int, check_positive
 from .geometry import max_cos
@@ -80,60 +81,85 @@ def _nearest(X: torch.Tensor, m: int, chunk: int) -> torch.Tensor:
 def _min_norm_point(V: torch.Tensor, *, eps: float, max_steps: int | None = None) -> torch.Tensor:
     """Weights λ ``(B, m)`` in the simplex minimising ‖Σ_i λ_i v_i‖ for each batch of points V ``(B, m, d)``.
 
-    Lawson–Hanson active set on the equivalent NNLS  min_{u ≥ 0} ½uᵀQu − 1ᵀu with Q = VVᵀ + 11ᵀ
-    (then λ = u / Σu). Passive sets stay affinely independent, so Q_FF is positive definite and each
-    step solves it exactly. Stops when every gradient entry 1 − (Qu)_j ≤ eps (= Σu·certificate_j).
+    Lawson–Hanson active set on the equivalent NNLS  min_{u ≥ 0} ½uᵀQu − 1ᵀu, Q = VVᵀ + 11ᵀ, λ = u/Σu
+    (KKT: Σu·⟨w_k − p, w_j − p⟩ = 1 − (Qu)_j ≤ 0). The passive set F stays affinely independent
+    (|F| ≤ d+1), so Q_FF is positive definite. Its inverse lives in s slots (doubling as F grows) and is
+    updated by rank-one bordering (add) or Schur downdating (drop): a lockstep step costs O(B·m·s),
+    no factorisation. A row retires when no gradient entry exceeds ``eps``; its u is then re-solved
+    exactly on F (no update drift).
     """
-    B, m, _ = V.shape
-    Q = V @ V.transpose(1, 2) + 1.0
-    diag = Q.diagonal(dim1=1, dim2=2)
-    rows = torch.arange(B, device=V.device)
-    F = torch.zeros(B, m, dtype=torch.bool, device=V.device)
-    u = torch.zeros(B, m, dtype=V.dtype, device=V.device)
-    j0 = diag.argmin(1)  # start at the nearest point: exact on a singleton
-    F[rows, j0] = True
-    u[rows, j0] = 1.0 / diag[rows, j0]
-    max_steps = max_steps or 3 * m + 20
-    for _ in range(max_steps):
-        w = 1.0 - (Q @ u.unsqueeze(2)).squeeze(2)
-        wmax, j = w.masked_fill(F, -math.inf).max(1)
-        act = (wmax > eps).nonzero().squeeze(1)
-        if act.numel() == 0:
-            break
-        Fa, ua, Qa = F[act], u[act], Q[act]
-        Fa[torch.arange(act.numel(), device=V.device), j[act]] = True
-        for _ in range(m + 1):  # inner loop: back off until the passive solution is positive
-            z = _solve_passive(Qa, Fa)
-            neg = Fa & (z <= 0)
-            bad = neg.any(1)
-            if not bad.any():
-                ua = z
+    B, m, d = V.shape
+    dev, dt = V.device, V.dtype
+    s_max, s = min(m, d + 1), min(m, d + 1, 8)
+    Q = torch.baddbmm(torch.ones(1, 1, 1, dtype=dt, device=dev), V, V.transpose(1, 2))
+    out = torch.zeros(B, m, dtype=dt, device=dev)
+    r = torch.arange(B, device=dev)
+    j0 = Q.diagonal(dim1=1, dim2=2).argmin(1)          # start at the nearest point: exact on a singleton
+    idx = torch.full((B, s), -1, dtype=torch.long, device=dev)  # candidate held by each slot, −1 = free
+    idx[:, 0] = j0
+    Minv = torch.eye(s, dtype=dt, device=dev).repeat(B, 1, 1)   # (Q_FF)^{-1} in slots, I on free slots
+    Minv[:, 0, 0] = 1.0 / Q[r, j0, j0]
+    u = torch.zeros(B, s, dtype=dt, device=dev)
+    Y = torch.zeros(B, m, s, dtype=dt, device=dev)      # Y[:, :, t] = Q[:, :, idx[t]], the columns of F
+    Y[:, :, 0] = Q[r, :, j0]
+    rows, live = r, torch.ones(B, dtype=torch.bool, device=dev)
+    for _ in range(max_steps or 4 * m + 20):
+        occ = idx >= 0
+        if s < s_max and bool((occ.all(1) & live).any()):  # a row needs a free slot: double the slots
+            g = min(s_max, 2 * s) - s
+            idx, u, Y = pad(idx, (0, g), value=-1), pad(u, (0, g)), pad(Y, (0, g))
+            Minv = pad(Minv, (0, g, 0, g))
+            Minv[:, range(s, s + g), range(s, s + g)] = 1.0
+            s, occ = s + g, idx >= 0
+        n, a, slots = rows.numel(), torch.arange(rows.numel(), device=dev), torch.arange(s, device=dev)
+        z = (Minv @ occ.to(dt).unsqueeze(2)).squeeze(2)  # unconstrained minimiser on F
+        neg = occ & (z <= 0)
+        bad = neg.any(1) & live
+        u = torch.where(bad.unsqueeze(1), u, z)
+        # feasible rows: price every candidate, add the most violated one
+        w = 1.0 - (Y @ u.unsqueeze(2)).squeeze(2)
+        inF = torch.zeros(n, m + 1, dtype=torch.bool, device=dev).scatter(1, idx.where(occ, m), True)[:, :m]
+        wmax, j = w.masked_fill(inF, -math.inf).max(1)
+        b = Y[a, j] * occ                                # Q[j, F]
+        y = (Minv @ b.unsqueeze(2)).squeeze(2)
+        qjj = Q[rows, j, j]
+        sigma = qjj - (b * y).sum(1)                     # Schur complement > 0 iff v_j ∉ aff(F)
+        add = live & ~bad & (wmax > eps) & ~occ.all(1) & (sigma > 1e-12 * qjj)
+        done = live & ~bad & ~add
+        # infeasible rows: step from u towards z until a passive weight hits 0, then drop that slot
+        ratio = torch.where(neg, u / (u - z).clamp_min(1e-300), torch.full_like(u, math.inf))
+        alpha, t_drop = ratio.min(1)
+        u = torch.where(bad.unsqueeze(1), u + alpha.clamp(0, 1).unsqueeze(1) * (z - u), u)
+        # one rank-one update per row: Schur downdate (drop slot t) or bordering (add j in free slot t)
+        t_add = (~occ).to(torch.int8).argmax(1)
+        col = Minv[a, :, t_drop]
+        vec = torch.where(bad.unsqueeze(1), col, y - (slots == t_add.unsqueeze(1)).to(dt))
+        coef = torch.where(bad, -1.0 / col[a, t_drop], 1.0 / sigma) * (bad | add)
+        Minv = torch.baddbmm(Minv, vec.unsqueeze(2), (coef.unsqueeze(1) * vec).unsqueeze(1))
+        db, ab = bad.nonzero().squeeze(1), add.nonzero().squeeze(1)
+        td, ta = t_drop[db], t_add[ab]
+        Minv[db, td, :], Minv[db, :, td] = 0.0, 0.0
+        Minv[db, td, td] = 1.0
+        Minv[ab, ta, ta] -= 1.0  # the bordered diagonal entry is 1/σ; the free slot held 1
+        idx[db, td], u[db, td], Y[db, :, td] = -1, 0.0, 0.0
+        idx[ab, ta] = j[ab]
+        Y[ab, :, ta] = Q[rows[ab], :, j[ab]]
+        if done.any():  # retire finished rows: solve Q_FF u = 1 afresh, free of update drift
+            fin = done.nonzero().squeeze(1)
+            I, occ_f = idx[fin].clamp_min(0), idx[fin] >= 0
+            QFF = torch.gather(Y[fin], 1, I.unsqueeze(2).expand(-1, -1, s))
+            QFF = torch.where(occ_f.unsqueeze(2) & occ_f.unsqueeze(1), QFF, torch.eye(s, dtype=dt, device=dev))
+            uf = torch.linalg.solve(QFF, occ_f.to(dt).unsqueeze(2)).squeeze(2).clamp_min(0) * occ_f
+            out[rows[fin]] = torch.zeros(fin.numel(), m, dtype=dt, device=dev).scatter_add(1, I, uf)
+            live[fin] = False
+            if not live.any():
                 break
-            # step from u towards z until the first passive weight hits zero, drop it
-            ratio = torch.where(neg, ua / (ua - z).clamp_min(1e-300), torch.full_like(ua, math.inf))
-            alpha, i = ratio.min(1)
-            alpha = torch.where(bad, alpha, torch.ones_like(alpha)).clamp(0, 1)
-            ua = ua + alpha.unsqueeze(1) * (z - ua)
-            b = bad.nonzero().squeeze(1)
-            Fa[b, i[b]] = False
-            Fa &= ua > 0
-            ua = torch.where(Fa, ua, torch.zeros_like(ua))
-        F[act], u[act] = Fa, ua
-    return u / u.sum(1, keepdim=True)
-
-
-def _solve_passive(Q: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
-    """z with Q_FF z_F = 1 and z = 0 off F, for each batch row; solves only on the |F| passive slots."""
-    B, m = F.shape
-    s = int(F.sum(1).max())
-    slots = torch.sort((~F).to(torch.int8), dim=1, stable=True).indices[:, :s]  # passive indices first
-    ok = torch.gather(F, 1, slots)
-    A = torch.gather(torch.gather(Q, 1, slots.unsqueeze(2).expand(B, s, m)), 2,
-                     slots.unsqueeze(1).expand(B, s, s))
-    eye = torch.eye(s, dtype=Q.dtype, device=Q.device)
-    A = torch.where(ok.unsqueeze(2) & ok.unsqueeze(1), A, eye)
-    zs = torch.linalg.solve(A, ok.to(Q.dtype).unsqueeze(2)).squeeze(2)
-    return torch.zeros(B, m, dtype=Q.dtype, device=Q.device).scatter(1, slots, zs * ok)
+            if 4 * int(live.sum()) < 3 * n:  # drop retired rows from the batch now and then
+                keep = live.nonzero().squeeze(1)
+                rows, idx, Minv, u, Y, live = rows[keep], idx[keep], Minv[keep], u[keep], Y[keep], live[keep]
+    else:
+        raise RuntimeError("one_vs_rest_distance: the active-set solver did not converge; please report W.")
+    return out / out.sum(1, keepdim=True)
 
 
 def _compact(C: torch.Tensor, lam: torch.Tensor):
@@ -190,7 +216,7 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     parts = []                                   # (rows, support, weights) of every round, later wins
     P = torch.empty_like(X)
     for rnd in range(max_rounds + 1):
-        sup, wts = _solve_rows(X, todo, C, eps, budget=1 << 22)
+        sup, wts = _solve_rows(X, todo, C, eps, budget=1 << 24)
         parts.append((todo, sup, wts))
         P[todo] = torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)])
         r = (X[todo] - P[todo]).norm(dim=1)
