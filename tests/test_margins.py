@@ -1,0 +1,355 @@
+"""Tests for gnc_teach.margins: known answers, certificates, an independent reference, invariances."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from scipy.optimize import nnls
+
+from gnc_teach.geometry import (cross_polytope, max_cos, random_rotation, random_sphere, regular_polygon,
+                                simplex_etf)
+from gnc_teach.margins import (OneVsRest, known_rho_star, margins, one_vs_rest_distance, rho,
+                               rho_lower_bound, rho_upper_bound)
+
+F64 = torch.float64
+GAP = 1e-10  # the certified accuracy in float64
+
+
+def reference_rho(W) -> np.ndarray:
+    """Independent slow reference: Lawson–Hanson LDP trick with scipy's NNLS, one row at a time.
+
+    min_{u>=0} ‖[Vᵀ; 1ᵀ]u − e‖ with V the shifted others v_j = w_j − w_k; then λ = u/Σu.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    out = []
+    for k in range(len(W)):
+        V = np.delete(W, k, axis=0) - W[k]
+        A = np.vstack([V.T, np.ones(len(V))])
+        b = np.zeros(A.shape[0])
+        b[-1] = 1.0
+        u, _ = nnls(A, b, maxiter=50 * A.shape[1])
+        out.append(np.linalg.norm((u / u.sum()) @ V))
+    return np.array(out)
+
+
+def icosahedron():
+    phi = (1 + math.sqrt(5)) / 2
+    P = []
+    for a in (-1, 1):
+        for b in (-phi, phi):
+            P += [(0, a, b), (a, b, 0), (b, 0, a)]
+    W = torch.tensor(P, dtype=F64)
+    return W / W.norm(dim=1, keepdim=True)
+
+
+def cube():
+    W = torch.tensor([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=F64)
+    return W / math.sqrt(3)
+
+
+def square_antiprism():
+    """The Tammes-optimal 8-point code: two squares at heights ±h, turned by 45°, all edges equal."""
+    r2 = 1 / (1 + math.sqrt(2) / 4)  # from 2r² = (2 − √2)r² + 4h² and r² + h² = 1
+    r, h = math.sqrt(r2), math.sqrt(1 - r2)
+    pts = [(r * math.cos(t), r * math.sin(t), z) for i in range(4)
+           for t, z in ((i * math.pi / 2, h), (i * math.pi / 2 + math.pi / 4, -h))]
+    return torch.tensor(pts, dtype=F64)
+
+
+def check_certificate(det: OneVsRest, W, *, gap=GAP):
+    """The bounds and the support/weight representation of p are consistent."""
+    W = torch.as_tensor(W, dtype=F64)
+    K = W.shape[0]
+    assert det.rho.shape == det.lower.shape == det.upper.shape == det.gap.shape == (K,)
+    assert det.p.shape == det.h.shape == W.shape
+    assert (det.lower <= det.rho + 1e-12).all() and (det.rho <= det.upper + 1e-12).all()
+    assert float(det.gap.max()) <= gap
+    assert torch.allclose(det.gap, det.upper - det.lower)
+    sup, wts = det.support, det.weights.to(F64)
+    assert sup.dtype == torch.long and sup.shape == wts.shape
+    assert ((sup >= -1) & (sup < K)).all()
+    assert (sup != torch.arange(K).unsqueeze(1)).all()  # w_k never supports its own hull point
+    assert (wts >= 0).all() and torch.allclose(wts.sum(1), torch.ones(K, dtype=F64))
+    assert (wts[sup < 0] == 0).all()
+    p = torch.einsum("km,kmd->kd", wts, W[sup.clamp_min(0)])
+    assert torch.allclose(p, det.p.to(F64), atol=1e-12)
+    assert torch.allclose((W - p).norm(dim=1), det.upper.to(F64), atol=1e-12)
+    assert float(det.certificate.max()) <= gap * max(1.0, float(W.norm(dim=1).max())) ** 2
+    unit = det.rho > 0
+    assert torch.allclose(det.h[unit].norm(dim=1), torch.ones(int(unit.sum()), dtype=det.h.dtype))
+    assert (det.h[~unit] == 0).all()
+
+
+# ---------------------------------------------------------------- known answers
+
+@pytest.mark.parametrize("K", [2, 3, 4, 5, 8, 12])
+def test_simplex_etf_rho_and_centroid(K):
+    for W in (simplex_etf(K), simplex_etf(K, K + 3, seed=1)):
+        det = one_vs_rest_distance(W, return_details=True)
+        assert torch.allclose(det.rho, torch.full((K,), K / (K - 1), dtype=F64), atol=1e-12)
+        assert torch.allclose(det.p, -W / (K - 1), atol=1e-12)  # the centroid of the others
+        assert torch.allclose(det.h, W, atol=1e-12)             # self-duality: h_k = w_k
+        check_certificate(det, W)
+    assert rho(simplex_etf(K)) == pytest.approx(K / (K - 1), abs=1e-12)
+
+
+@pytest.mark.parametrize("K", [3, 4, 5, 6, 7, 10, 17, 40])
+def test_regular_polygon(K):
+    W = regular_polygon(K)
+    det = one_vs_rest_distance(W, return_details=True)
+    assert torch.allclose(det.rho, torch.full((K,), 1 - math.cos(2 * math.pi / K), dtype=F64), atol=1e-12)
+    check_certificate(det, W)
+    if K >= 4:  # the nearest hull point is the midpoint of the chord of the two neighbours
+        mid = (W.roll(1, 0) + W.roll(-1, 0)) / 2
+        assert torch.allclose(det.p, mid, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_cross_polytope(d):
+    W = cross_polytope(d)
+    det = one_vs_rest_distance(W, return_details=True)
+    expected = 2.0 if d == 1 else 1.0  # d = 1: two antipodal points, distance 2
+    assert torch.allclose(det.rho, torch.full((2 * d,), expected, dtype=F64), atol=1e-12)
+    check_certificate(det, W)
+
+
+@pytest.mark.parametrize("name, W, expected", [
+    ("icosahedron", icosahedron(), 1 - 1 / math.sqrt(5)),
+    ("cube", cube(), 2 / 3),
+    ("square antiprism", square_antiprism(), 0.7387961253),
+])
+def test_platonic_and_antiprism(name, W, expected):
+    det = one_vs_rest_distance(W, return_details=True)
+    assert float(det.rho.min()) == pytest.approx(expected, abs=1e-9), name
+    check_certificate(det, W)
+
+
+@pytest.mark.parametrize("W", [simplex_etf(6), regular_polygon(9), cross_polytope(4), icosahedron(),
+                               square_antiprism()], ids=["etf", "polygon", "cross", "icosa", "antiprism"])
+def test_rho_equals_one_minus_max_cos_for_symmetric_codes(W):
+    assert rho(W) == pytest.approx(1 - max_cos(W), abs=1e-12)
+    assert rho_lower_bound(W) == pytest.approx(1 - max_cos(W), abs=1e-15)
+
+
+def test_cube_is_strictly_above_its_cosine_bound():
+    # cube: max cos = 1/3, so 1 − max_cos = 2/3 = ρ as well; the antiprism beats it
+    assert rho(cube()) < rho(square_antiprism())
+
+
+# ---------------------------------------------------------------- certificates and the reference
+
+@pytest.mark.parametrize("K, d", [(3, 2), (5, 2), (9, 3), (20, 3), (16, 4), (30, 5), (40, 3), (6, 10),
+                                  (11, 10), (25, 24), (60, 8), (120, 6)])
+def test_matches_reference_and_certifies(K, d):
+    W = random_sphere(K, d, seed=K * 100 + d)
+    det = one_vs_rest_distance(W, return_details=True)
+    check_certificate(det, W)
+    assert np.allclose(det.rho.numpy(), reference_rho(W), atol=1e-8)
+
+
+@pytest.mark.parametrize("K, d, seed", [(200, 10, 0), (300, 3, 1), (150, 40, 2), (400, 16, 3)])
+def test_certificates_larger_random_codes(K, d, seed):
+    W = random_sphere(K, d, seed=seed)
+    det = one_vs_rest_distance(W, return_details=True)
+    check_certificate(det, W)
+    assert rho_lower_bound(W) <= float(det.rho.min()) + 1e-12 <= rho_upper_bound(K, d) + 2e-12
+
+
+def test_non_unit_rows_scale():
+    W = random_sphere(30, 4, seed=5) * torch.linspace(0.5, 2.0, 30, dtype=F64).unsqueeze(1)
+    det = one_vs_rest_distance(W, return_details=True)
+    check_certificate(det, W)
+    assert np.allclose(det.rho.numpy(), reference_rho(W), atol=1e-8)
+    assert torch.allclose(one_vs_rest_distance(3 * W), 3 * det.rho, atol=1e-12)
+
+
+def test_few_candidates_still_exact():
+    # a deliberately tiny candidate set forces the enlarge-and-resolve rounds
+    W = random_sphere(300, 12, seed=7)
+    a = one_vs_rest_distance(W, return_details=True, candidates=3)
+    check_certificate(a, W)
+    assert torch.allclose(a.rho, one_vs_rest_distance(W), atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(K=st.integers(2, 25), d=st.integers(1, 6), seed=st.integers(0, 10_000))
+def test_property_random_codes(K, d, seed):
+    W = random_sphere(K, d, seed=seed)
+    det = one_vs_rest_distance(W, return_details=True)
+    check_certificate(det, W)
+    assert np.allclose(det.rho.numpy(), reference_rho(W), atol=1e-8)
+
+
+@settings(max_examples=20, deadline=None)
+@given(K=st.integers(3, 12), d=st.integers(2, 4), seed=st.integers(0, 10_000))
+def test_property_lattice_codes_with_ties(K, d, seed):
+    # integer points: many ties, coplanar and collinear points, duplicates
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randint(-2, 3, (K, d), generator=g).to(F64)
+    det = one_vs_rest_distance(W, return_details=True)
+    check_certificate(det, W)
+    assert np.allclose(det.rho.numpy(), reference_rho(W), atol=1e-8)
+
+
+# ---------------------------------------------------------------- invariances and dtypes
+
+def test_rotation_and_permutation_invariance():
+    W = random_sphere(50, 5, seed=3)
+    r = one_vs_rest_distance(W)
+    R = random_rotation(5, seed=4)
+    assert torch.allclose(one_vs_rest_distance(W @ R.T), r, atol=1e-12)
+    perm = torch.randperm(50, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(one_vs_rest_distance(W[perm]), r[perm], atol=1e-12)
+
+
+def test_float32_and_numpy_inputs():
+    W = random_sphere(40, 4, seed=2)
+    r64 = one_vs_rest_distance(W)
+    r32 = one_vs_rest_distance(W.float())
+    assert r32.dtype == torch.float32 and r64.dtype == F64
+    assert torch.allclose(r32.double(), r64, atol=1e-5)
+    det = one_vs_rest_distance(W.float(), return_details=True)
+    assert det.p.dtype == det.h.dtype == det.gap.dtype == torch.float32
+    assert torch.allclose(one_vs_rest_distance(W.numpy()), r64, atol=1e-15)
+    assert torch.allclose(one_vs_rest_distance(W.tolist()), r64, atol=1e-15)
+
+
+# ---------------------------------------------------------------- degenerate cases
+
+def test_interior_point_has_zero_distance():
+    W = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1], [0.1, 0.2]], dtype=F64)
+    det = one_vs_rest_distance(W, return_details=True)
+    assert det.rho[4] == 0 and det.lower[4] == 0 and (det.h[4] == 0).all()
+    assert float(det.upper[4]) <= 1e-12
+    check_certificate(det, W)
+    assert np.allclose(det.rho.numpy(), reference_rho(W), atol=1e-8)
+
+
+def test_duplicate_rows_have_zero_distance():
+    W = random_sphere(6, 3, seed=1)
+    W = torch.cat([W, W[:1]])
+    det = one_vs_rest_distance(W, return_details=True)
+    assert det.rho[0] == 0 and det.rho[6] == 0 and (det.rho[1:6] > 0).all()
+    check_certificate(det, W)
+
+
+def test_two_classes():
+    W = torch.tensor([[1.0, 2.0, 2.0], [0.0, -1.0, 2.0]], dtype=F64)
+    det = one_vs_rest_distance(W, return_details=True)
+    assert torch.allclose(det.rho, torch.full((2,), float((W[0] - W[1]).norm()), dtype=F64))
+    assert det.support.tolist() == [[1], [0]]
+    check_certificate(det, W)
+
+
+def test_one_dimensional_and_collinear_codes():
+    W = torch.tensor([[1.0], [-1.0], [0.5]], dtype=F64)
+    assert torch.allclose(one_vs_rest_distance(W), torch.tensor([0.5, 1.5, 0.0], dtype=F64))
+    L = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], dtype=F64)  # on a line
+    det = one_vs_rest_distance(L, return_details=True)
+    assert torch.allclose(det.rho, torch.tensor([math.sqrt(2), 0, 0, math.sqrt(2)], dtype=F64), atol=1e-12)
+    check_certificate(det, L)
+
+
+def test_low_rank_code_in_high_dimension():
+    W = random_sphere(20, 3, seed=4) @ torch.linalg.qr(torch.randn(10, 3, dtype=F64))[0].T  # rank 3 in R^10
+    det = one_vs_rest_distance(W, return_details=True)
+    check_certificate(det, W)
+    assert np.allclose(det.rho.numpy(), reference_rho(W), atol=1e-8)
+
+
+def test_all_rows_equal():
+    det = one_vs_rest_distance(torch.ones(4, 3, dtype=F64), return_details=True)
+    assert (det.rho == 0).all()
+
+
+# ---------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("bad, exc, msg", [
+    (torch.ones(1, 3), ValueError, "W must have at least"),
+    (torch.ones(3), ValueError, "W must be 2-D"),
+    (torch.ones(2, 3, 4), ValueError, "W must be 2-D"),
+    (torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), ValueError, "W contains NaN"),
+    (torch.tensor([[1.0, float("inf")], [0.0, 1.0]]), ValueError, "W contains NaN"),
+    ("abc", TypeError, "W must"),
+    ([["a", "b"], ["c", "d"]], TypeError, "W must"),
+    (None, TypeError, "W must"),
+    (torch.ones(2, 2, dtype=torch.complex64), TypeError, "W must be real"),
+])
+def test_bad_input(bad, exc, msg):
+    with pytest.raises(exc, match=msg):
+        one_vs_rest_distance(bad)
+
+
+def test_bad_options():
+    W = simplex_etf(3)
+    with pytest.raises(ValueError, match="tol"):
+        one_vs_rest_distance(W, tol=-1.0)
+    with pytest.raises(TypeError, match="candidates"):
+        one_vs_rest_distance(W, candidates=2.5)
+
+
+# ---------------------------------------------------------------- bounds, closed forms, margins
+
+def test_rho_upper_bound_and_known_values():
+    assert rho_upper_bound(4, 3) == pytest.approx(4 / 3)
+    assert rho_upper_bound(5, 3) == 1.0
+    assert known_rho_star(5, 4) == pytest.approx(5 / 4)
+    assert known_rho_star(7, 2) == pytest.approx(1 - math.cos(2 * math.pi / 7))
+    assert known_rho_star(3, 2) == pytest.approx(1.5)
+    assert known_rho_star(6, 3) == 1.0 and known_rho_star(5, 3) == 1.0
+    assert known_rho_star(3, 1) == 0.0
+    assert known_rho_star(100, 10) is None and known_rho_star(8, 3) is None
+    with pytest.raises(ValueError, match="K"):
+        rho_upper_bound(1, 3)
+    with pytest.raises(TypeError, match="d"):
+        known_rho_star(4, 2.0)
+
+
+@pytest.mark.parametrize("K, d", [(3, 2), (5, 4), (7, 2), (6, 3), (5, 3), (12, 2)])
+def test_known_rho_star_is_attained(K, d):
+    if K <= d + 1:
+        W = simplex_etf(K, d)
+    elif d == 2:
+        W = regular_polygon(K)
+    else:
+        W = cross_polytope(d)[:K]
+    assert rho(W) == pytest.approx(known_rho_star(K, d), abs=1e-12)
+    assert rho(W) <= rho_upper_bound(K, d) + 1e-12
+
+
+def test_margins_duality():
+    W = random_sphere(15, 3, seed=8)
+    det = one_vs_rest_distance(W, return_details=True)
+    g = torch.Generator().manual_seed(0)
+    for k in (0, 7, 14):
+        m = margins(W, det.h[k], k)
+        assert m.shape == (14,)
+        assert float(m.min()) == pytest.approx(float(det.rho[k]), abs=1e-12)  # equality at h = h_k
+        others = [j for j in range(15) if j != k]
+        assert torch.allclose(m, (W[k] - W[others]) @ det.h[k])
+        for _ in range(20):  # any unit h does no better
+            h = torch.randn(3, generator=g, dtype=F64)
+            assert float(margins(W, h / h.norm(), k).min()) <= float(det.rho[k]) + 1e-12
+    with pytest.raises(ValueError, match="k=15"):
+        margins(W, det.h[0], 15)
+    with pytest.raises(ValueError, match="h must"):
+        margins(W, torch.ones(4), 0)
+
+
+# ---------------------------------------------------------------- scale
+
+def test_moderate_scale():
+    W = random_sphere(2000, 32, seed=0)
+    det = one_vs_rest_distance(W, return_details=True)
+    assert float(det.gap.max()) <= GAP
+    assert (det.lower <= det.upper + 1e-12).all()  # rounding only
+    assert det.support.shape[1] <= 33  # an affinely independent support in R^32
+
+
+@pytest.mark.slow
+def test_large_scale_10k_by_128():
+    W = random_sphere(10_000, 128, seed=0)
+    det = one_vs_rest_distance(W, return_details=True)
+    assert float(det.gap.max()) <= GAP
+    assert float(det.rho.min()) >= 1 - max_cos(W) - 1e-12
