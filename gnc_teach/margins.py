@@ -78,7 +78,8 @@ def _nearest(X: torch.Tensor, m: int, chunk: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def _min_norm_point(V: torch.Tensor, *, eps: float, max_steps: int | None = None) -> torch.Tensor:
+def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = None,
+                    max_steps: int | None = None) -> torch.Tensor:
     """Weights λ ``(B, m)`` in the simplex minimising ‖Σ_i λ_i v_i‖ for each batch of points V ``(B, m, d)``.
 
     Lawson–Hanson active set on the equivalent NNLS  min_{u ≥ 0} ½uᵀQu − 1ᵀu, Q = VVᵀ + 11ᵀ, λ = u/Σu
@@ -86,22 +87,27 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, max_steps: int | None = None
     (|F| ≤ d+1), so Q_FF is positive definite. Its inverse lives in s slots (doubling as F grows) and is
     updated by rank-one bordering (add) or Schur downdating (drop): a lockstep step costs O(B·m·s),
     no factorisation. A row retires when no gradient entry exceeds ``eps``; its u is then re-solved
-    exactly on F (no update drift).
+    exactly on F (no update drift). ``init`` ``(B, m)`` bool: a warm-start passive set (e.g. the
+    support found on fewer candidates); by default each row starts at its nearest point.
     """
     B, m, d = V.shape
     dev, dt = V.device, V.dtype
     s_max, s = min(m, d + 1), min(m, d + 1, 8)
+    r = torch.arange(B, device=dev)
     Q = torch.baddbmm(torch.ones(1, 1, 1, dtype=dt, device=dev), V, V.transpose(1, 2))
     out = torch.zeros(B, m, dtype=dt, device=dev)
-    r = torch.arange(B, device=dev)
-    j0 = Q.diagonal(dim1=1, dim2=2).argmin(1)          # start at the nearest point: exact on a singleton
-    idx = torch.full((B, s), -1, dtype=torch.long, device=dev)  # candidate held by each slot, −1 = free
-    idx[:, 0] = j0
-    Minv = torch.eye(s, dtype=dt, device=dev).repeat(B, 1, 1)   # (Q_FF)^{-1} in slots, I on free slots
-    Minv[:, 0, 0] = 1.0 / Q[r, j0, j0]
+    if init is None:  # start at the nearest point: exact on a singleton
+        init = torch.zeros(B, m, dtype=torch.bool, device=dev)
+        init[r, Q.diagonal(dim1=1, dim2=2).argmin(1)] = True
+    s = min(s_max, max(s, 2 * int(init.sum(1).max())))
+    pos = torch.sort((~init).to(torch.int8), dim=1, stable=True).indices[:, :s]
+    idx = torch.where(torch.gather(init, 1, pos), pos, -1)  # candidate held by each slot, −1 = free
+    occ = idx >= 0
+    Y = torch.gather(Q, 2, idx.clamp_min(0).unsqueeze(1).expand(B, m, s)) * occ.unsqueeze(1)
+    eye = torch.eye(s, dtype=dt, device=dev)                 # Y[:, :, t] = Q[:, :, idx[t]]: columns of F
+    QFF = torch.where(occ.unsqueeze(2) & occ.unsqueeze(1), torch.gather(Y, 1, pos.unsqueeze(2).expand(B, s, s)), eye)
+    Minv = torch.linalg.inv(QFF)                             # (Q_FF)^{-1} in slots, I on free slots
     u = torch.zeros(B, s, dtype=dt, device=dev)
-    Y = torch.zeros(B, m, s, dtype=dt, device=dev)      # Y[:, :, t] = Q[:, :, idx[t]], the columns of F
-    Y[:, :, 0] = Q[r, :, j0]
     rows, live = r, torch.ones(B, dtype=torch.bool, device=dev)
     for _ in range(max_steps or 4 * m + 20):
         occ = idx >= 0
@@ -170,16 +176,14 @@ def _compact(C: torch.Tensor, lam: torch.Tensor):
     return torch.where(w > 0, idx, -1), w.clamp_min(0)
 
 
-def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float, budget: int):
-    """Exact nearest hull points of w_k over conv{w_j : j in C[k]} for each k in ``rows``, in row chunks."""
+def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float, budget: int,
+                init: torch.Tensor | None = None) -> torch.Tensor:
+    """Simplex weights ``(n, m)`` of the nearest point to w_k in conv{w_j : j in C[k]}, k in ``rows``, in chunks."""
     n, m = C.shape
     step = max(1, budget // (m * m + m * X.shape[1]))  # bounds the (step, m, m) and (step, m, d) tensors
-    sup, wts = [], []
-    for s in range(0, n, step):
-        r, c = rows[s:s + step], C[s:s + step]
-        lam = _min_norm_point(X[c] - X[r].unsqueeze(1), eps=eps)
-        sup.append(c), wts.append(lam)
-    return _compact(torch.cat(sup), torch.cat(wts))
+    return torch.cat([_min_norm_point(X[C[s:s + step]] - X[rows[s:s + step]].unsqueeze(1), eps=eps,
+                                      init=None if init is None else init[s:s + step])
+                      for s in range(0, n, step)])
 
 
 def _scores(X: torch.Tensor, P: torch.Tensor, rows: torch.Tensor, chunk: int):
@@ -215,8 +219,10 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     C = _nearest(X, m, chunk)
     parts = []                                   # (rows, support, weights) of every round, later wins
     P = torch.empty_like(X)
+    init = None
     for rnd in range(max_rounds + 1):
-        sup, wts = _solve_rows(X, todo, C, eps, budget=1 << 24)
+        lam = _solve_rows(X, todo, C, eps, budget=1 << 24, init=init)
+        sup, wts = _compact(C, lam)
         parts.append((todo, sup, wts))
         P[todo] = torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)])
         r = (X[todo] - P[todo]).norm(dim=1)
@@ -233,7 +239,8 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
         if not fail:
             break
         fail = torch.cat(fail)
-        todo, C = todo[fail], torch.cat([C[fail], torch.cat(new)], dim=1)
+        # warm start: the failing rows keep their optimal support on the old candidates
+        todo, C, init = todo[fail], torch.cat([C[fail], torch.cat(new)], dim=1), pad(lam[fail] > 0, (0, q))
     return _finish(W, X, parts, tol * scale, chunk, return_details)
 
 
