@@ -108,3 +108,17 @@ def test_tau_sweep_small():
     assert all(0 < r <= 4 / 3 + 1e-9 for r in sw.rho)
     assert sw.rho_star == pytest.approx(4 / 3)
     assert sw.as_dict() == dict(zip(sw.taus, sw.rho))
+
+
+def test_plot_margin_distribution_labels_and_errors():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from gnc_teach.plotting import plot_margin_distribution
+    ms = [torch.full((10,), 0.7, dtype=torch.float64), torch.linspace(0.6, 0.73, 10)]
+    ax = plot_margin_distribution(ms, [1.0, 0.1], rho=[0.72, 0.735], rho_best=0.7388)
+    assert ax.get_xlabel() == "temperature τ" and "margin" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "0.1"]
+    with pytest.raises(ValueError, match="one non-empty array per tau"):
+        plot_margin_distribution(ms, [1.0])
+    plt.close("all")
