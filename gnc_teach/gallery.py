@@ -30,6 +30,9 @@ KINDS = ("softmax", "tammes", "thomson")
 GRID = {2: 30, 3: 30, 4: 16}
 DATA_PATH = Path(__file__).parent / "data" / "gallery.npz"
 SEED = 0
+# Fast solver settings (a few seconds per code on a laptop CPU); the tests compare the results with
+# the closed forms and with Sloane's / the Thomson table's best known values.
+SOLVER_OPTIONS = dict(fast=True, restarts=32, top=2)
 FIELDS = ("rho", "min_angle", "energy", "upper_bound", "gap", "lower_bound", "seconds")
 
 
@@ -46,29 +49,45 @@ def _check(kind, K, d):
 
 
 def riesz_energy(W, s: float = 1.0) -> float:
-    """Riesz s-energy Σ_{i<j} 1/‖w_i − w_j‖^s of the rows of ``W`` (s = 1: Thomson's Coulomb energy)."""
-    W = np.asarray(W, dtype=np.float64)
-    D = np.linalg.norm(W[:, None, :] - W[None, :, :], axis=-1)
-    iu = np.triu_indices(len(W), 1)
-    return float(np.sum(D[iu] ** (-s)))
+    """Riesz s-energy Σ_{i<j} 1/‖w_i − w_j‖^s of the rows of ``W`` (s = 1: Coulomb), float64."""
+    from .codes import riesz_energy as _riesz
+    return _riesz(torch.as_tensor(np.asarray(W, dtype=np.float64)), s=s)
 
 
-def _exact(K: int, d: int):
-    """The proved optimum (same for softmax, Tammes and Thomson) or None."""
-    from .geometry import regular_polygon, simplex_etf
+def _exact(kind: str, K: int, d: int):
+    """The proved optimum of ``kind`` as ``(W, source)``, or None.
+
+    d = 2: the regular K-gon and K <= d+1: the simplex ETF, optimal for all three objectives;
+    d+2 <= K <= 2d: the first K rows of ±e_1, ±e_2, ... (>= 2 antipodal pairs), optimal for softmax
+    (rho* = 1) and Tammes (90°, Rankin), but not known to minimise the Coulomb energy.
+    """
+    from .geometry import cross_polytope, regular_polygon, simplex_etf
     if d == 2:
         return regular_polygon(K).numpy(), "regular polygon (proved optimal)"
     if K <= d + 1:
         return simplex_etf(K, d).numpy(), "simplex ETF (proved optimal)"
+    if K <= 2 * d and kind in ("softmax", "tammes"):
+        return cross_polytope(d).numpy()[:K], "cross-polytope subset (proved optimal)"
     return None
 
 
 def _solve(kind: str, K: int, d: int):
-    """Run the solver of :mod:`gnc_teach.codes` for ``kind`` with the gallery's fixed seed (CPU, float64)."""
+    """Run the solver of :mod:`gnc_teach.codes` for ``kind`` with the gallery's fixed seed (CPU, float64).
+
+    If a run fails numerically (a RuntimeError from the exact evaluation), the next seed is tried, so
+    the cache stays reproducible; the seed used is recorded in the entry's ``source``.
+    """
     from . import codes
     solver = {"softmax": codes.softmax_code, "tammes": codes.tammes_code, "thomson": codes.thomson_code}[kind]
-    res = solver(K, d, seed=SEED, device="cpu", dtype=torch.float64)
-    return res.W.detach().cpu().numpy().astype(np.float64), f"{kind} solver, seed {SEED} (best found)"
+    for seed in range(SEED, SEED + 3):
+        try:
+            res = solver(K, d, seed=seed, device="cpu", dtype=torch.float64, **SOLVER_OPTIONS)
+        except RuntimeError as exc:
+            last = exc
+            continue
+        W = res.W.detach().cpu().numpy().astype(np.float64)
+        return W, f"{kind} solver, seed {seed} (best found)"
+    raise RuntimeError(f"the {kind} solver failed for K={K}, d={d} with seeds {SEED}..{SEED + 2}: {last}")
 
 
 def _describe(W: np.ndarray, seconds: float) -> dict:
@@ -78,7 +97,7 @@ def _describe(W: np.ndarray, seconds: float) -> dict:
     K, d = W.shape
     rho = float(one_vs_rest_distance(torch.as_tensor(W)).min())
     G = W @ W.T
-    np.fill_diagonal(G, -np.inf)
+    np.fill_diagonal(G, -np.inf)  # the lower bound 1 - max_{j != k} <w_j, w_k>
     ub = float(rho_upper_bound(K, d))
     return dict(rho=rho, min_angle=float(min_angle(torch.as_tensor(W))), energy=riesz_energy(W),
                 upper_bound=ub, gap=ub - rho, lower_bound=1.0 - float(G.max()), seconds=float(seconds))
@@ -86,7 +105,7 @@ def _describe(W: np.ndarray, seconds: float) -> dict:
 
 def _compute_entry(kind: str, K: int, d: int) -> dict:
     t0 = time.perf_counter()
-    exact = _exact(K, d)
+    exact = _exact(kind, K, d)
     W, source = exact if exact is not None else _solve(kind, K, d)
     W = W / np.linalg.norm(W, axis=1, keepdims=True)
     return dict(W=W, source=source, **_describe(W, time.perf_counter() - t0))
@@ -183,6 +202,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rebuild", action="store_true", help=f"recompute {DATA_PATH.name} (fixed seeds)")
     args = parser.parse_args(argv)
     if args.rebuild:
+        torch.set_num_threads(1)  # tiny problems: threads only add overhead
         print(f"wrote {rebuild()}")
         return 0
     for kind, K, d in sorted(stored_keys(), key=lambda t: (t[2], t[0], t[1])):
