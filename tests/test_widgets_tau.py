@@ -43,7 +43,7 @@ def test_explorer_headless():
     slider.value = 0.1
     assert box.state["tau"] == 0.1 and (box.state["run"] is None or box.state["trained"])
     button.click()
-    assert box.error is None and box.progress.value == len(GRID) and not button.disabled
+    assert box.errors == {} and box.progress.value == len(GRID) and not button.disabled
     assert box.state["trained"] and [t for t, _ in box.state["curve"]] == list(GRID)
     slider.value = 0.2  # snaps to the nearest grid value and reads the cache
     assert slider.value == pytest.approx(0.3) and box.state["tau"] == 0.3
@@ -84,3 +84,19 @@ def test_view_from_sweep_matches_the_sweep():
     assert v["run"]["rho"] == pytest.approx(sw.rho[1], abs=1e-12)
     assert v["rho_best"] == pytest.approx(4 / 3)
     assert "GNC2" in te.tau_label(v)
+
+
+def test_a_failing_run_is_reported_and_the_rest_still_train(monkeypatch):
+    real = te.tau_run
+
+    def flaky(tau, *args):
+        if tau == 0.3:
+            raise RuntimeError("solver did not converge")
+        return real(tau, *args)
+
+    monkeypatch.setattr(te, "tau_run", flaky)
+    box = te.tau_explorer(grid=GRID, draw=False, K=5, d=2, n=2, steps=40, seed=3)
+    box.controls["train"].click()
+    assert list(box.errors) == [0.3] and "did not converge" in box.errors[0.3]
+    assert "training failed at τ = 0.3" in box.label.value
+    assert [t for t, _ in box.state["curve"]] == [1.0, 0.1] and not box.controls["train"].disabled

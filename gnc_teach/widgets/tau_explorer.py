@@ -145,7 +145,8 @@ def draw_tau_view(view: dict, axes=None):
     a1.set_xscale("log")
     a1.set_xlabel("temperature τ (log scale)")
     a1.set_ylabel("ρ(W) = GNC2")
-    a1.legend(fontsize=8, loc="lower left")
+    if a1.get_legend_handles_labels()[0]:
+        a1.legend(fontsize=8, loc="lower left")
     if view["run"] is not None:
         h = view["run"]["history"]
         for key in ("gnc1", "gnc3"):
@@ -164,7 +165,8 @@ def tau_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed:
     grid τ once (with a progress bar), a metrics table and a figure (:func:`draw_tau_view`).
 
     Carries ``.controls`` (``tau``, ``train``), ``.progress``, ``.label``, ``.state`` (:func:`tau_view`'s
-    dict), ``.seconds`` (time to update the metrics table after a slider move) and ``.draw_seconds`` (the same
+    dict), ``.errors`` (τ -> message for runs that failed; the others still train), ``.seconds`` (time to
+    update the metrics table after a slider move) and ``.draw_seconds`` (the same
     including the figure).
     """
     import ipywidgets as widgets
@@ -183,7 +185,7 @@ def tau_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed:
     out = widgets.Output()
     box = widgets.VBox([widgets.HBox([slider, button, progress]), label, out])
     box.controls, box.progress, box.label, box.output = dict(tau=slider, train=button), progress, label, out
-    box.error = None
+    box.errors = {}
     opts = dict(K=K, d=d, n=n, steps=steps, seed=seed, grid=grid)
 
     def update(change=None):
@@ -205,18 +207,19 @@ def tau_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed:
 
     def train(_button=None):
         button.disabled = True
-        try:
-            for i, t in enumerate(grid):
-                label.value = f"training τ = {t:.3g} ({i + 1}/{len(grid)})…"
+        box.errors = {}
+        for i, t in enumerate(grid):
+            label.value = f"training τ = {t:.3g} ({i + 1}/{len(grid)})…"
+            try:
                 tau_view(t, train=True, **opts)
-                progress.value = i + 1
-        except Exception as exc:  # show it: ipywidgets would swallow an exception raised in a callback
-            button.disabled = False
-            label.value = f"training stopped at τ = {t:.3g}: {type(exc).__name__}: {exc}"
-            box.error = exc
-            return
+            except Exception as exc:  # keep going; ipywidgets would swallow it silently in a callback
+                box.errors[t] = f"{type(exc).__name__}: {exc}"
+            progress.value = i + 1
         button.disabled = False
         update()
+        if box.errors:
+            label.value += "<br>training failed at τ = " + ", ".join(
+                f"{t:.3g} ({msg})" for t, msg in box.errors.items())
 
     slider.observe(update, names="value")
     button.on_click(train)
