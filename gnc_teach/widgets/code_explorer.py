@@ -52,7 +52,8 @@ def code_explorer(*, kind: str = "softmax", K: int = 8, d: int = 3, draw: bool =
     """An ipywidgets box: objective dropdown, d toggle (2, 3), K slider (2..30); shows the code and numbers.
 
     The returned ``VBox`` carries ``.controls`` (dict of the widgets), ``.label`` (HTML),
-    ``.state`` (the latest :func:`code_view` dict) and ``.seconds`` (time of the latest update).
+    ``.state`` (the latest :func:`code_view` dict), ``.seconds`` (time of the latest update) and
+    ``.timings`` (its compute / draw split; a code not in the gallery is computed once, in seconds).
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -71,9 +72,11 @@ def code_explorer(*, kind: str = "softmax", K: int = 8, d: int = 3, draw: bool =
         label.value = "computing…"
         box.state = code_view(kind_w.value, K_w.value, d_w.value)
         label.value = code_label(box.state)
+        t1 = time.perf_counter()
         if draw:
             _redraw(out, box.state, plt)
         box.seconds = time.perf_counter() - t0
+        box.timings = dict(compute=t1 - t0, draw=time.perf_counter() - t1)
 
     for w in (kind_w, d_w, K_w):
         w.observe(update, names="value")
@@ -82,7 +85,7 @@ def code_explorer(*, kind: str = "softmax", K: int = 8, d: int = 3, draw: bool =
 
 
 def _redraw(out, view, plt):
-    fig = plt.figure(figsize=(4.2, 4.2))
+    fig = plt.figure(figsize=(4.2, 4.2), dpi=80)
     ax = fig.add_subplot(111, projection="3d" if view["d"] == 3 else None)
     draw_code(view, ax=ax)
     _show(out, fig, plt)

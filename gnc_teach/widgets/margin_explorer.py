@@ -97,7 +97,8 @@ def draw_margins(view: dict, ax=None):
 def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: float | None = None,
                     draw: bool = True):
     """An ipywidgets box (d = 2): code dropdown, K, class k, angle of the unit feature h, and a
-    button "h = h*". Carries ``.controls``, ``.label``, ``.state`` (:func:`margin_view`'s dict), ``.seconds``.
+    button "h = h*". Carries ``.controls``, ``.label``, ``.state`` (:func:`margin_view`'s dict),
+    ``.seconds`` (the latest update) and ``.timings`` (its compute / draw split).
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -121,9 +122,11 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
         a = math.radians(t_w.value)
         box.state = margin_view(W, k_w.value, [math.cos(a), math.sin(a)], details=det)
         label.value = margin_label(box.state)
+        t1 = time.perf_counter()
         if draw:
-            _redraw(out, box.state, plt)
+            _redraw(out, box.state, det, plt)
         box.seconds = time.perf_counter() - t0
+        box.timings = dict(compute=t1 - t0, draw=time.perf_counter() - t1)
 
     def to_best(_button=None):
         hs = _demo(code_w.value, K_w.value)[1].h[k_w.value].numpy()
@@ -141,11 +144,11 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
     return box
 
 
-def _redraw(out, view, plt):
+def _redraw(out, view, details, plt):
     from ..plotting import plot_hull_distance
     from .code_explorer import _show
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.5, 3.8))
-    plot_hull_distance(view["W"], view["k"], ax=a1, h=view["h"])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.5, 3.8), dpi=80)
+    plot_hull_distance(view["W"], view["k"], ax=a1, h=view["h"], details=details)
     draw_margins(view, ax=a2)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, wspace=0.3)  # fixed: tight_layout is slow
     _show(out, fig, plt)
