@@ -235,3 +235,12 @@ def test_exercise_runs_to_its_first_stub_and_its_checks_fail(solution, tmp_path)
     text = "\n".join(_output_text(c) for _, c in code)
     assert "✅" not in text, f"a check passed on a stub:\n{text}"
     assert "❌" in text or errors, "neither a failed check nor a raising stub: what does the exercise test?"
+
+
+def test_module_entry_point(tmp_path):
+    import subprocess
+    import sys
+    _write(tmp_path, [new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")])
+    run = subprocess.run([sys.executable, "-m", "gnc_teach.exercises", "--check", "--root", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "stale or missing" in run.stdout

@@ -40,7 +40,7 @@ def etf_view(K: int, d: int) -> dict:
     W = geometry.simplex_etf(K, d, device="cpu", dtype=torch.float64)
     Gm = W @ W.T
     err = float((Gm - target).abs().max())
-    kind = {2: "circle", 3: "sphere"}.get(d, "projection")
+    kind = {1: "circle", 2: "circle", 3: "sphere"}.get(d, "projection")
     where = {"circle": "on the unit circle", "sphere": "on the unit sphere",
              "projection": f"projected from R^{d} onto its first 3 coordinates"}[kind]
     view.update(
@@ -66,13 +66,21 @@ def draw(view: dict, fig=None):
         ax.text(0.0, 0.5, f"no simplex ETF:\nK={view['K']} > d+1={view['d'] + 1}", fontsize=12,
                 va="center")
     else:
-        W = view["W"] if kind != "projection" else view["W"][:, :3]
+        W = view["W"]
+        if kind == "projection":  # first 3 coordinates; keep the true (shrunk) lengths
+            W = W[:, :3]
+        elif W.shape[1] == 1:     # K=2, d=1: two antipodal points, drawn on the circle
+            W = torch.cat([W, torch.zeros_like(W)], dim=1)
         ax = fig.add_subplot(1, 2, 1, projection="3d" if W.shape[1] == 3 else None)
-        plotting.plot_code(W, ax=ax)
+        plotting.plot_code(W, ax=ax, normalize=kind != "projection")
         ax.set_title(f"K={view['K']}, d={view['d']}" + (" (projection)" if kind == "projection" else ""))
     ax2 = fig.add_subplot(1, 2, 2)
-    plotting.plot_gram(view["gram"], ax=ax2) if view["W"] is None else plotting.plot_gram(view["W"], ax=ax2)
-    ax2.set_title("Gram matrix" + (" an ETF would need" if view["W"] is None else " W Wᵀ"))
+    # With no ETF, show the Gram it would need: that of the ETF in R^{K-1}, of rank K-1 > d.
+    W = view["W"] if view["exists"] else geometry.simplex_etf(view["K"], device="cpu")
+    plotting.plot_gram(W, ax=ax2, annotate=view["K"] <= 6)
+    ax2.set_xticks(range(view["K"]))
+    ax2.set_yticks(range(view["K"]))
+    ax2.set_title("Gram matrix" + (" an ETF would need" if not view["exists"] else " W Wᵀ"))
     fig.tight_layout()
     return fig
 
@@ -92,6 +100,7 @@ class ETFExplorer:
         self.info = widgets.HTML()
         self.out = widgets.Output()
         self.draw_figures = draw_figures
+        self.drawn = []
         self.widget = widgets.VBox([widgets.HBox([self.K, self.d]), self.info, self.out])
         self.widget.explorer = self  # reachable from the returned widget, e.g. in tests
         self.K.observe(self._update, names="value")
@@ -108,6 +117,8 @@ class ETFExplorer:
         self.out.clear_output(wait=True)
         with self.out:
             fig = draw(self.view)
+            # what was drawn, for headless tests (Output captures nothing outside a kernel)
+            self.drawn = [ax.get_title() for ax in fig.axes if ax.get_title()]
             plt.show()
             plt.close(fig)
 
