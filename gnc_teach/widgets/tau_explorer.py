@@ -143,6 +143,9 @@ def draw_tau_view(view: dict, axes=None):
     if view["rho_best"] is not None:
         a1.axhline(view["rho_best"], color="tab:green", ls="--", label=f"best known ρ = {view['rho_best']:.5f}")
     a1.set_xscale("log")
+    # few ticks, no minor ticks: log axes otherwise create dozens of tick artists and rendering dominates
+    from matplotlib.ticker import LogLocator, NullLocator
+    a1.xaxis.set_minor_locator(NullLocator())
     a1.set_xlabel("temperature τ (log scale)")
     a1.set_ylabel("ρ(W) = GNC2")
     if a1.get_legend_handles_labels()[0]:
@@ -153,6 +156,8 @@ def draw_tau_view(view: dict, axes=None):
             a2.semilogy(h["step"], [max(v, 1e-16) for v in h[key]], label=key)
         a2.semilogy(h["step"], [max(1 - v, 1e-16) for v in h["cos_wy_h"]], label="1 − mean⟨w_y, h⟩")
         a2.legend(fontsize=8)
+        a2.yaxis.set_major_locator(LogLocator(numticks=5))
+        a2.yaxis.set_minor_locator(NullLocator())
     a2.set_xlabel("training step")
     a2.set_ylabel("metric (log scale)")
     a2.set_title(f"trajectories at τ = {view['tau']:.3g}")
