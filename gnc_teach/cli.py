@@ -1,0 +1,32 @@
+"""The ``gnc-teach`` command line: one subcommand per task.
+
+    gnc-teach exercises [--check] [--root DIR]   regenerate exercises/ from solutions/
+
+Each subcommand registers its options with ``add_arguments(parser)`` and runs with ``run(args)``
+(returning the exit code), so the module that owns the work also owns its command line.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gnc-teach", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from . import exercises
+    p = sub.add_parser("exercises", help="generate exercises/NN_*.ipynb from solutions/NN_*.ipynb",
+                       description="Generate exercise notebooks from the solution notebooks.")
+    exercises.add_arguments(p).set_defaults(run=exercises.run)
+
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
