@@ -169,11 +169,11 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
 
 
 def _compact(C: torch.Tensor, lam: torch.Tensor):
-    """Keep the positive weights only: (support (n, s) long −1 padded, weights (n, s)), s = widest support."""
+    """Keep the positive weights only: (support (n, s) long −1 padded, weights (n, s) summing to 1)."""
     s = max(1, int((lam > 0).sum(1).max()))
     w, i = lam.topk(s, dim=1)
-    idx = torch.gather(C, 1, i)
-    return torch.where(w > 0, idx, -1), w.clamp_min(0)
+    w = w.clamp_min(0)
+    return torch.where(w > 0, torch.gather(C, 1, i), -1), w / w.sum(1, keepdim=True)
 
 
 def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float, budget: int,
@@ -204,7 +204,7 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     ``OneVsRest`` (``return_details=True``) has lower ≤ ρ_k ≤ upper with gap ≤ tol·scale,
     scale = max_k ‖w_k‖. Computed in float64 on W's device; results come back in W's dtype
     (float32 input: the float64 answer rounded to float32). ρ_k ≤ tol·scale is reported as 0.
-    ``candidates`` (default max(2d+2, 24)) is the initial number of nearest rows tried per class.
+    ``candidates`` (default 24 to 32) is the initial number of nearest rows tried per class.
     """
     W = _validated(W)
     tol = check_positive(tol, "tol")
@@ -214,60 +214,60 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     dev = X.device
     scale = float(X.norm(dim=1).max()) or 1.0
     eps = 64 * torch.finfo(F64).eps * (1.0 + 4 * scale ** 2)
-    m = min(K - 1, check_int(candidates, "candidates", minimum=1) if candidates else max(2 * d + 2, 24))
+    m = min(K - 1, check_int(candidates, "candidates", minimum=1) if candidates else max(24, min(2 * d + 2, 32)))
     todo = torch.arange(K, device=dev)
     C = _nearest(X, m, chunk)
-    parts = []                                   # (rows, support, weights) of every round, later wins
+    support = torch.full((K, 1), -1, dtype=torch.long, device=dev)
+    weights = torch.zeros(K, 1, dtype=F64, device=dev)
     P = torch.empty_like(X)
+    smax, dx, dp = (torch.empty(K, dtype=F64, device=dev) for _ in range(3))
     init = None
     for rnd in range(max_rounds + 1):
         lam = _solve_rows(X, todo, C, eps, budget=1 << 24, init=init)
         sup, wts = _compact(C, lam)
-        parts.append((todo, sup, wts))
+        if sup.shape[1] > support.shape[1]:
+            g = sup.shape[1] - support.shape[1]
+            support, weights = pad(support, (0, g), value=-1), pad(weights, (0, g))
+        support[todo], weights[todo] = pad(sup, (0, support.shape[1] - sup.shape[1]), value=-1), \
+            pad(wts, (0, support.shape[1] - sup.shape[1]))
         P[todo] = torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)])
         r = (X[todo] - P[todo]).norm(dim=1)
-        last = rnd >= max_rounds - 1
-        q = min(K - 1 - C.shape[1], K if last else C.shape[1])  # finally: all rows are candidates
+        final = rnd >= max_rounds - 1 or sup.shape[1] + m >= K - 1  # next round: all rows are candidates
         fail, new = [], []
-        for s, S, dx, dp in _scores(X, P, todo, chunk):
-            cert = S.max(1).values - dp
+        for s, S, a, b in _scores(X, P, todo, chunk):  # certify against ALL rows
+            k = todo[s:s + S.shape[0]]
+            smax[k], dx[k], dp[k] = S.max(1).values, a, b
             rr = r[s:s + S.shape[0]]
-            bad = ((rr > tol * scale) & (cert > tol * scale * rr)).nonzero().squeeze(1)
-            if bad.numel() and q > 0:  # enlarge with the worst violators, never a tried candidate
+            bad = ((rr > tol * scale) & (smax[k] - dp[k] > tol * scale * rr)).nonzero().squeeze(1)
+            if bad.numel():  # new candidates: the support and the m worst violators
                 fail.append(bad + s)
-                new.append(S[bad].scatter(1, C[bad + s], -math.inf).topk(q, dim=1).indices)
-        if not fail:
+                if not final:
+                    held = torch.where(sup[bad + s] >= 0, sup[bad + s], k[bad].unsqueeze(1))
+                    new.append(S[bad].scatter(1, held, -math.inf).topk(m, dim=1).indices)
+        if not fail or C.shape[1] == K - 1:
             break
         fail = torch.cat(fail)
-        # warm start: the failing rows keep their optimal support on the old candidates
-        todo, C, init = todo[fail], torch.cat([C[fail], torch.cat(new)], dim=1), pad(lam[fail] > 0, (0, q))
-    return _finish(W, X, parts, tol * scale, chunk, return_details)
-
-
-def _finish(W, X, parts, zero_tol, chunk, return_details):
-    """Assemble supports, weights and the certificates (bounds against all rows) in float64."""
-    K, dev = X.shape[0], X.device
-    s = max(sup.shape[1] for _, sup, _ in parts)
-    support = torch.full((K, s), -1, dtype=torch.long, device=dev)
-    weights = torch.zeros(K, s, dtype=F64, device=dev)
-    for rows, sup, wts in parts:
-        support[rows], weights[rows] = -1, 0.0
-        support[rows, :sup.shape[1]], weights[rows, :sup.shape[1]] = sup, wts
-    weights = weights / weights.sum(1, keepdim=True)
-    P = torch.einsum("ns,nsd->nd", weights, X[support.clamp_min(0)])
-    r = (X - P).norm(dim=1)
-    zero = r <= zero_tol
-    smax, dx, dp = (torch.cat(t) for t in zip(*((S.max(1).values, a, b)
-                                                 for _, S, a, b in _scores(X, P, torch.arange(K, device=dev), chunk))))
-    certificate = smax - dp
-    h = torch.where(zero.unsqueeze(1), torch.zeros_like(X), (X - P) / r.clamp_min(1e-300).unsqueeze(1))
-    lower = torch.where(zero, torch.zeros_like(r), (dx - smax) / r.clamp_min(1e-300))
-    rho_k = torch.where(zero, torch.zeros_like(r), r)
+        todo, sup = todo[fail], sup[fail]
+        if final:
+            C = torch.arange(K - 1, device=dev).expand(todo.numel(), K - 1)
+            C = C + (C >= todo.unsqueeze(1))  # all j != k
+            init = torch.zeros(todo.numel(), K, dtype=torch.bool, device=dev)
+            init[torch.arange(todo.numel(), device=dev).unsqueeze(1).expand_as(sup)[sup >= 0], sup[sup >= 0]] = True
+            init = torch.cat([init[i, C[i]].unsqueeze(0) for i in range(todo.numel())])
+        else:  # warm start: keep the optimal support on the old candidates
+            new = torch.cat(new)
+            C = torch.cat([torch.where(sup >= 0, sup, new[:, :1]), new], dim=1)
+            init = pad(sup >= 0, (0, m))
+    rr = (X - P).norm(dim=1)
+    zero = rr <= tol * scale
+    h = torch.where(zero.unsqueeze(1), torch.zeros_like(X), (X - P) / rr.clamp_min(1e-300).unsqueeze(1))
+    lower = torch.where(zero, torch.zeros_like(rr), (dx - smax) / rr.clamp_min(1e-300))
+    rho_k = torch.where(zero, torch.zeros_like(rr), rr)
     if not return_details:
         return rho_k.to(W.dtype)
     t = lambda A: A.to(W.dtype)
     return OneVsRest(rho=t(rho_k), p=t(P), support=support, weights=t(weights), h=t(h), lower=t(lower),
-                     upper=t(r), gap=t(r - lower), certificate=t(certificate))
+                     upper=t(rr), gap=t(rr - lower), certificate=t(smax - dp))
 
 
 def rho(W, **kwargs) -> float:

@@ -170,6 +170,9 @@ def test_few_candidates_still_exact():
     a = one_vs_rest_distance(W, return_details=True, candidates=3)
     check_certificate(a, W)
     assert torch.allclose(a.rho, one_vs_rest_distance(W), atol=1e-12)
+    b = one_vs_rest_distance(W, return_details=True, candidates=3, max_rounds=0)  # straight to all rows
+    check_certificate(b, W)
+    assert torch.allclose(b.rho, a.rho, atol=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
