@@ -8,8 +8,9 @@ Peers (benchmarks/bench_peers.py): (a) geoopt RiemannianAdam and (b) pymanopt co
 smoothed HardMax over a product of spheres, (c) scipy SLSQP on the max-min program in (W, H, t),
 (d) the HardMax subgradient method with renormalisation. A peer that stops before its time cap is
 restarted from a new random point (multi-start) until the cap, keeping the best code found.
-Every snapshot is scored with the same exact rho (row-normalised W, float64); scoring is done after
-the run and is not on any method's clock. Our solver is timed as one black-box call (wall clock of
+Every snapshot is scored with the same exact rho (row-normalised W, float64; NNLS loop, with each
+final code cross-checked by gnc_teach.margins.one_vs_rest_distance); scoring is done after the run
+and is not on any method's clock. Our solver is timed as one black-box call (wall clock of
 the whole call, certification included) and scored the same way.
 """
 from __future__ import annotations
@@ -27,8 +28,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import (Recorder, exact_rho, machine_info, save_section, score_trace,  # noqa: E402
-                     time_to_target)
+from bench_common import (Recorder, exact_rho, machine_info, package_rho, save_section,  # noqa: E402
+                          score_trace, time_to_target)
 from bench_peers import PEERS  # noqa: E402
 
 # Best values known before the run (lower bounds on rho*, with their source). The target of a size is
@@ -76,7 +77,9 @@ def run_ours(K, d, *, seed=0, threads=1, timeout=600, **kwargs):
         p.terminate()
         return {"missing": f"softmax_code did not return within {timeout} s (or failed; see stderr)"}
     p.join(5)
-    out["rho"] = exact_rho(out.pop("W"))
+    W = out.pop("W")
+    out["rho"] = exact_rho(W)
+    out["package_rho"] = package_rho(W)
     out["kwargs"] = kwargs
     return out
 
@@ -124,15 +127,27 @@ def run_peer(name, K, d, cap, *, seed=0, threads=1, grace=None):
     p.join(5)
     if runs and "skipped" in runs[0]:
         return {"skipped": runs[0]["skipped"]}
-    trace, best = [], -math.inf
-    for t, c, r in score_trace(snaps):      # best code found so far (multi-start keeps the best)
-        best = max(best, r)
+    trace, best, best_W = [], -math.inf, None
+    for (t, c, r), (_, _, W) in zip(score_trace(snaps), snaps):   # multi-start keeps the best code
+        if r > best:
+            best, best_W = r, W
         trace.append((t, c, best))
     return {"cap": cap, "starts": len(runs) if runs else "killed", "runs": runs[:3], "clock": clock,
-            "killed_after_cap": killed, "final": best, "trace": trace}
+            "killed_after_cap": killed, "final": best, "final_package_rho": _package_best(best_W),
+            "trace": trace}
+
+
+def _package_best(W):
+    """Cross-check: the package solver's rho of a final code (best restart of the snapshot)."""
+    if W is None:
+        return None
+    W = W[None] if W.ndim == 2 else W
+    vals = [package_rho(w) for w in W]
+    return None if None in vals else max(vals)
 
 
 def ratio_text(peer_t, ours_t, cap):
+    """peer/ours; a peer that did not reach the target within ``cap`` gives ">= cap/ours"."""
     if ours_t is None:
         return "ours did not reach"
     if peer_t is None:
@@ -180,8 +195,9 @@ def bench_size(d, K, cap, *, peers, ours_kwargs, seed=0, threads=1):
             if "trace" not in p:
                 continue
             t, c = time_to_target(p["trace"], target)
+            cpu_used = p["trace"][-1][1] if p["trace"] else 0.0   # CPU the peer spent in its cap
             row["peers"][name] = {"s": t, "cpu_s": c, "ratio": ratio_text(t, ours_t, cap),
-                                  "cpu_ratio": ratio_text(c, ours_c, cap)}
+                                  "cpu_ratio": ratio_text(c, ours_c, cpu_used)}
         out["targets"][f"{gap:g}"] = row
     for p in out["peers"].values():           # keep the JSON small: thin the traces
         if "trace" in p and len(p["trace"]) > 60:

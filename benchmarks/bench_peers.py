@@ -36,36 +36,59 @@ def smoothed_hardmax(W: torch.Tensor, H: torch.Tensor, tau: float) -> torch.Tens
     return (tau * torch.logsumexp(M.flatten(-2) / tau, dim=-1)).sum()
 
 
-def tau_at(frac: float, tau0: float, tau1: float) -> float:
-    """Geometric annealing from tau0 (frac = 0) to tau1 (frac >= 1)."""
-    return tau0 * (tau1 / tau0) ** min(max(frac, 0.0), 1.0)
+def geometric(frac: float, start: float, end: float) -> float:
+    """Geometric annealing from ``start`` (frac = 0) to ``end`` (frac >= 1)."""
+    return start * (end / start) ** min(max(frac, 0.0), 1.0)
+
+
+def min_margin(W: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
+    """min_{k, j != k} <w_k - w_j, h_k> per restart: a certified lower bound on rho(W) for unit H."""
+    S = H @ W.transpose(-1, -2)
+    M = torch.diagonal(S, dim1=-2, dim2=-1).unsqueeze(-1) - S
+    eye = torch.eye(W.shape[-2], dtype=torch.bool, device=W.device)
+    return M.masked_fill(eye, float("inf")).flatten(-2).amin(-1)
+
+
+def best_restarts(W: torch.Tensor, H: torch.Tensor, top: int = 3) -> torch.Tensor:
+    """The ``top`` restarts with the largest min margin (what a user of the batch would keep; the
+    snapshot keeps only these, so scoring stays cheap)."""
+    with torch.no_grad():
+        idx = torch.argsort(min_margin(W, H), descending=True)[:top]
+        return W[idx]
 
 
 # ----------------------------------------------------------------------------------------------
 # (a) geoopt RiemannianAdam on the sphere, smoothed HardMax
 # ----------------------------------------------------------------------------------------------
-def geoopt_adam(K, d, rec, *, seed=0, restarts=1, steps=3000, lr=0.02, tau0=0.1, tau1=1e-3):
-    """RiemannianAdam on (W, H) in a product of spheres (geoopt.Sphere, rows), tau annealed over
-    ``steps`` then held at tau1 until the cap; ``restarts`` independent codes in one batch."""
+def default_restarts(K: int) -> int:
+    """The batch size softmax_code uses by default (so the geoopt peer gets the same batch)."""
+    return max(4, min(64, 8192 // K))
+
+
+def geoopt_adam(K, d, rec, *, seed=0, restarts=None, steps=2000, lr=(0.05, 1e-4), tau=(0.1, 1e-3)):
+    """RiemannianAdam on (W, H) in products of spheres (geoopt.Sphere on rows), H starting at W, with
+    tau and lr annealed geometrically over ``steps``: the same surrogate, batch of restarts and
+    schedule as the first phase of softmax_code, done by a generic library."""
     import geoopt
 
+    R = default_restarts(K) if restarts is None else restarts
     sphere = geoopt.Sphere()
-    W0 = torch.as_tensor(start_point(K, d, seed=seed, batch=restarts))
+    W0 = torch.as_tensor(start_point(K, d, seed=seed, batch=R))
     W = geoopt.ManifoldParameter(W0.clone(), manifold=sphere)
     H = geoopt.ManifoldParameter(W0.clone(), manifold=sphere)
-    opt = geoopt.optim.RiemannianAdam([W, H], lr=lr)
+    opt = geoopt.optim.RiemannianAdam([W, H], lr=lr[0])
     step = 0
-    while not rec.out_of_time():
-        tau = tau_at(step / steps, tau0, tau1)
+    while step < steps and not rec.out_of_time():
+        frac = step / max(steps - 1, 1)
+        for group in opt.param_groups:
+            group["lr"] = geometric(frac, *lr)
         opt.zero_grad(set_to_none=True)
-        smoothed_hardmax(W, H, tau).backward()
+        smoothed_hardmax(W, H, geometric(frac, *tau)).backward()
         opt.step()
         step += 1
-        rec.offer(lambda: W.data)
-        if step >= 2 * steps:  # well past the end of annealing: converged or stuck
-            break
-    rec.offer(lambda: W.data, force=True)
-    return {"steps": step, "restarts": restarts, "lr": lr, "tau": [tau0, tau1], "anneal_steps": steps}
+        rec.offer(lambda: best_restarts(W.data, H.data))
+    rec.offer(lambda: best_restarts(W.data, H.data), force=True)
+    return {"steps": step, "restarts": R, "lr": list(lr), "tau": list(tau)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ RESULTS_MD = HERE / "RESULTS.md"
 
 def _machine(m: dict) -> list[str]:
     v = m["versions"]
-    return [f"- Date: {m['date_utc']}; command: `{m['command']}`; git commit {m['git_commit']}",
+    dirty = m.get("uncommitted_package_files") or []
+    return [f"- Date: {m['date_utc']}; command: `{m['command']}`; git commit {m['git_commit']}"
+            + (f" plus uncommitted changes in {', '.join(dirty)}" if dirty else ""),
             f"- Machine: {m['cpu']}, {m['cores']} cores (torch threads {m['torch_threads']}), "
             f"CUDA: {m['cuda'] or 'none'}; Python {m['python']}; {m['platform']}",
             "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items())]
@@ -22,6 +24,10 @@ def _s(t, cap=None):
     if t is None:
         return f"> {cap:g} (not reached)" if cap is not None else "not reached"
     return f"{t:.3g}"
+
+
+def _r(x):
+    return "n/a" if x is None else f"{x:.7f}"
 
 
 def codes_md(sec: dict) -> list[str]:
@@ -34,33 +40,34 @@ def codes_md(sec: dict) -> list[str]:
           "Time = wall seconds until the first snapshot with rho >= target (peers: scoring excluded from "
           "their clock; ours: the whole `softmax_code` call). Ratio = peer time / our time; a peer that "
           "did not reach the target within its cap gives the lower bound >= cap / ours. "
-          "The cpu ratio is the same with process CPU time, less sensitive to other jobs on the machine. "
+          "The cpu ratio is the same with process CPU time (not reached: >= CPU spent within the cap / ours), "
+          "less sensitive to other jobs on the machine. "
           f"Threads per method: {sec.get('threads')}.", ""]
     for z in sec["sizes"]:
         ours = z["ours"]
         L.append(f"### d = {z['d']}, K = {z['K']} (cap {z['cap_s']:g} s per peer)")
         L.append("")
         ref = z["reference"]
-        L.append(f"Reference: {ref['value'] if ref['value'] is None else f'{ref['value']:.7f}'} ({ref['source']}); "
+        L.append(f"Reference: {_r(ref['value'])} ({ref['source']}); "
                  f"best of this run {z['best']:.7f}.")
         L.append("")
-        L.append("| method | final rho | starts | " + " | ".join(f"time to best-{g} (s)" for g in z["targets"]) + " |")
-        L.append("|---|---|---|" + "---|" * len(z["targets"]))
+        L.append("| method | final rho | same, by one_vs_rest_distance | starts | " + " | ".join(f"time to best-{g} (s)" for g in z["targets"]) + " |")
+        L.append("|---|---|---|---|" + "---|" * len(z["targets"]))
         if "rho" in ours:
-            L.append(f"| ours (`softmax_code`, defaults) | {ours['rho']:.7f} | 1 call | "
+            L.append(f"| ours (`softmax_code`, defaults) | {ours['rho']:.7f} | {_r(ours.get('package_rho'))} | 1 call | "
                      + " | ".join(f"{_s(r['ours_s'])} (cpu {_s(r['ours_cpu_s'])})" for r in z["targets"].values())
                      + " |")
         else:
-            L.append(f"| ours | {ours.get('missing', 'missing')} | | " + " | " * len(z["targets"]))
+            L.append(f"| ours | {ours.get('missing', 'missing')} | | | " + " | " * len(z["targets"]))
         for name, p in z["peers"].items():
             if "skipped" in p:
-                L.append(f"| {name} | not run: {p['skipped']} | | " + " | " * len(z["targets"]))
+                L.append(f"| {name} | not run: {p['skipped']} | | | " + " | " * len(z["targets"]))
                 continue
             cells = []
             for r in z["targets"].values():
                 q = r["peers"][name]
                 cells.append(f"{_s(q['s'], z['cap_s'])} (ratio {q['ratio']}; cpu ratio {q['cpu_ratio']})")
-            L.append(f"| {name} | {p['final']:.7f} | {p['starts']} | " + " | ".join(cells) + " |")
+            L.append(f"| {name} | {p['final']:.7f} | {_r(p.get('final_package_rho'))} | {p['starts']} | " + " | ".join(cells) + " |")
         L.append("")
     return L
 
