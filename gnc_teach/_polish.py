@@ -140,7 +140,7 @@ def polish_softmax(W, evaluate, *, rounds=4, delta=0.2):
         Wn, A = slsqp_softmax(W, H, delta=delta)
         if not np.all(np.isfinite(Wn)):
             break
-        rn, Hn = evaluate(Wn)
+        rn, Hn = evaluate(Wn)          # -inf if the exact evaluation failed: the round is rejected
         info["polish_rounds"] += 1
         info["polish_constraints"] = A
         if rn < rho - 1e-15:

@@ -40,6 +40,7 @@ def softmin_margins(W: torch.Tensor, H: torch.Tensor, tau: float, *, chunk: int 
     """
     R, K, _ = W.shape
     dtype, dev = W.dtype, W.device
+    tau = torch.as_tensor(tau, dtype=dtype, device=dev).expand(R)   # one temperature per restart
     diag = (H * W).sum(-1)                                    # <h_k, w_k>, (R, K)
     mx = torch.full((R,), -math.inf, dtype=dtype, device=dev)  # running max of the logits
     s = torch.zeros(R, dtype=dtype, device=dev)
@@ -58,7 +59,7 @@ def softmin_margins(W: torch.Tensor, H: torch.Tensor, tau: float, *, chunk: int 
                 jj = torch.arange(j0, j1, device=dev)[None, :]
                 M = M.masked_fill(ii == jj, math.inf)
             mmin = torch.minimum(mmin, M.amin((1, 2)))
-            L = -M / tau
+            L = -M / tau[:, None, None]
             bm = torch.maximum(mx, L.amax((1, 2)))
             scale = torch.exp(mx - bm)                                     # rescale old sums to new max
             s, r, PW, PtH, mx = s * scale, r * scale[:, None], PW * scale[:, None, None], \
@@ -103,7 +104,8 @@ def riemannian_adam(X: torch.Tensor, ascent, *, steps: int, lr=(0.05, 1e-4), tau
                     betas=(0.9, 0.999), progress=None) -> torch.Tensor:
     """Maximise with Riemannian Adam on unit rows. ``ascent(X, tau) -> gradient (R, m, d)``.
 
-    ``lr`` and ``tau`` are ``(start, end)`` pairs interpolated geometrically over ``steps``;
+    ``lr`` and ``tau`` are ``(start, end)`` pairs interpolated geometrically over ``steps``; a start
+    temperature may be a ``(R,)`` tensor (one per restart: different restarts explore differently);
     ``progress`` is an optional tqdm-like object with ``update(1)``.
     """
     X = normalize(X)
