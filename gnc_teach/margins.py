@@ -16,6 +16,7 @@ Memory is O(K·d + chunk·K); no (K, K, d) tensor is ever built.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -222,7 +223,7 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     P = torch.empty_like(X)
     smax, dx, dp = (torch.empty(K, dtype=F64, device=dev) for _ in range(3))
     init = None
-    for rnd in range(max_rounds + 1):
+    for rnd in itertools.count():  # ends at the latest after the all-rows round
         lam = _solve_rows(X, todo, C, eps, budget=1 << 24, init=init)
         sup, wts = _compact(C, lam)
         if sup.shape[1] > support.shape[1]:
