@@ -101,3 +101,43 @@ def test_margin_explorer_responds_to_controls():
     assert box.state["k"] == 7
     c["K"].value = 4                                     # k is clamped into range
     assert c["k"].value <= 3 and box.state["k"] == c["k"].value
+
+
+def test_plot_hull_distance_draws_the_certified_segment():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gnc_teach.margins import one_vs_rest_distance
+    from gnc_teach.plotting import plot_hull_distance
+    W = demo_code(CODES[1], 6)
+    det = one_vs_rest_distance(W, return_details=True)
+    ax = plot_hull_distance(W, 0, h=[0.0, 1.0])
+    assert ax.get_xlabel() and ax.get_ylabel()
+    seg = [ln for ln in ax.lines if len(ln.get_xdata()) == 2 and ln.get_color() == "tab:green"]
+    (x0, x1), (y0, y1) = seg[0].get_xdata(), seg[0].get_ydata()
+    assert abs(math.hypot(x1 - x0, y1 - y0) - float(det.rho[0])) < 1e-12
+    assert any(f"{float(det.rho[0]):.4f}" in t.get_text() for t in ax.texts)
+    plot_hull_distance(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]), 0)   # a segment hull
+    plot_hull_distance(np.array([[1.0, 0.0], [-1.0, 0.0]]), 1)               # a one-point hull
+    with pytest.raises(ValueError, match=r"shape \(K, 2\)"):
+        plot_hull_distance(np.eye(3), 0)
+    with pytest.raises(ValueError, match="k=6"):
+        plot_hull_distance(W, 6)
+    plt.close("all")
+
+
+def test_plot_bounds_from_the_gallery():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gnc_teach.gallery import bounds_table
+    from gnc_teach.plotting import plot_bounds
+    table = bounds_table(ds=(2, 3), K_max=8)
+    assert list(table[3]["K"]) == list(range(2, 9))
+    assert np.all(table[3]["lower"] <= table[3]["rho"] + 1e-10)
+    ax = plot_bounds(table)
+    assert ax.get_xlabel().startswith("K") and "rho" in ax.get_ylabel()
+    assert len(ax.lines) == 3 * 2
+    plt.close("all")
