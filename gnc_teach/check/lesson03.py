@@ -136,6 +136,8 @@ def _pairs(results):
         results = list(zip(results.taus, results.rho))
     elif isinstance(results, dict):
         results = list(results.items())
+    elif isinstance(results, np.ndarray) and results.ndim == 2 and results.shape[1] == 2:
+        results = results.tolist()
     if not isinstance(results, (list, tuple)):
         raise Fail(f"expected a dict {{tau: rho}} or a list of (tau, rho) pairs, got {type(results).__name__}.")
     pairs = []
@@ -167,8 +169,8 @@ def tau_sweep(results, *, K: int = 8, d: int = 3, tol: float = 3e-3):
     bound = K / (K - 1) if K <= d + 1 else 1.0
     for t, r in pairs:
         if not math.isfinite(r) or r <= 0:
-            raise Fail(f"ρ = {r} at τ = {t}: ρ(W) of distinct unit vectors is positive. Hint: normalise the "
-                       "rows of W and take the MIN over classes of the hull distance.")
+            raise Fail(f"ρ = {r} at τ = {t}: ρ(W) of distinct unit vectors is a finite positive number. Hint: "
+                       "normalise the rows of W and take the MIN over classes of the hull distance.")
         if r > bound + 1e-9:
             raise Fail(f"ρ = {r:.4f} at τ = {t} is above the proved bound {bound:.4f} for K={K}, d={d}. "
                        "Hint: normalise the rows of W before computing ρ, and check K and d.")
