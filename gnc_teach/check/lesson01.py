@@ -16,6 +16,7 @@ from ._core import Fail, call_student, checker
 __all__ = ["simplex_etf", "welch_gap", "class_means", "nc1", "spread_points"]
 
 TOL = 1e-6  # float64 answers are exact to ~1e-12; 1e-6 also accepts a careful float32 answer
+REL = 1e-4  # relative tolerance for NC1, whose float32 value loses digits to the pseudo-inverse
 
 
 def _array(out, what: str, shape=None) -> np.ndarray:
@@ -156,7 +157,7 @@ def class_means(fn):
         what = f"your function on N={len(y)} features of K={K} classes in R^{d}"
         M = _array(call_student(fn, H.clone(), y.clone()), what, (K, d))
         ref = metrics.class_means(H, y).numpy()
-        if np.allclose(M, ref, atol=TOL, rtol=TOL):
+        if np.allclose(M, ref, atol=1e-5, rtol=1e-5):
             continue
         counts = np.bincount(y.numpy(), minlength=K)[:, None]
         if np.allclose(M, ref * counts, atol=1e-6):
@@ -182,7 +183,7 @@ def nc1(fn):
         except Fail as exc:
             raise Fail(f"{exc}{singular if 'raised' in str(exc) else ''}") from None
         ref = metrics.nc1(H, y)
-        if math.isclose(got, ref, rel_tol=1e-6, abs_tol=1e-9):
+        if math.isclose(got, ref, rel_tol=REL, abs_tol=1e-9):
             continue
         ratio = got / ref
         if math.isclose(ratio, K, rel_tol=1e-6):
@@ -199,13 +200,13 @@ def nc1(fn):
     # Properties: zero for collapsed features, invariant to rotation, scale and translation.
     H, y = _features(20, 4, 3, 5)
     M = metrics.class_means(H, y)
-    if abs(_scalar(call_student(fn, M[y].clone(), y.clone()), "NC1 of collapsed features")) > 1e-8:
+    if abs(_scalar(call_student(fn, M[y].clone(), y.clone()), "NC1 of collapsed features")) > 1e-6:
         raise Fail("when every feature equals its class mean (full collapse) NC1 must be 0.")
     Q = geometry.random_rotation(3, seed=1)
     moved = 2.5 * H @ Q.T + torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
     a = _scalar(call_student(fn, H.clone(), y.clone()), "NC1")
     b = _scalar(call_student(fn, moved, y.clone()), "NC1 of rotated, scaled, shifted features")
-    if not math.isclose(a, b, rel_tol=1e-6):
+    if not math.isclose(a, b, rel_tol=REL):
         raise Fail("NC1 changed when the features were rotated, scaled and shifted; it must not.")
     return "matches tr(Σ_W Σ_B^†)/K for d = K-1 and d > K-1; 0 under collapse; invariant."
 
