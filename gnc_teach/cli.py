@@ -1,6 +1,7 @@
 """The ``gnc-teach`` command line: one subcommand per task.
 
     gnc-teach exercises [--check] [--root DIR]   regenerate exercises/ from solutions/
+    gnc-teach code softmax --K 8 --d 3 [--json]   compute a softmax / tammes / thomson code
 
 Each subcommand registers its options with ``add_arguments(parser)`` and runs with ``run(args)``
 (returning the exit code), so the module that owns the work also owns its command line.
@@ -19,6 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exercises", help="generate exercises/NN_*.ipynb from solutions/NN_*.ipynb",
                        description="Generate exercise notebooks from the solution notebooks.")
     exercises.add_arguments(p).set_defaults(run=exercises.run)
+
+    from . import codes_cli
+    p = sub.add_parser("code", help="compute a softmax / Tammes / Thomson code and print rho, angle, energy",
+                       description=codes_cli.__doc__.splitlines()[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=codes_cli.__doc__)
+    codes_cli.add_arguments(p).set_defaults(run=codes_cli.run)
 
     return parser
 
