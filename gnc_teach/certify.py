@@ -499,11 +499,20 @@ SEARCH_FIELDS = ("d", "K", "rho_tammes", "rho_softmax", "rho_ufm", "one_minus_co
                  "verdict", "seconds")
 
 
-def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0, verbose: bool = True):
-    """Run :func:`softmax_vs_tammes` over ``grid`` ({d: Ks}, default :data:`SEARCH_GRID`) and write a CSV."""
+def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0, resume: bool = False,
+               verbose: bool = True):
+    """Run :func:`softmax_vs_tammes` over ``grid`` ({d: Ks}, default :data:`SEARCH_GRID`) and write a CSV
+    row by row. ``resume=True`` keeps the rows already in ``path`` and computes only the missing (d, K)."""
     grid = SEARCH_GRID if grid is None else grid
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    old = {}
+    if resume and path.exists():
+        for ln in path.read_text().splitlines():
+            if ln.startswith("#") or ln.startswith("d,"):
+                continue
+            d_, K_ = ln.split(",")[:2]
+            old[(int(d_), int(K_))] = ln
     lines = ["# Softmax code vs Tammes code, numerical search (gnc_teach.certify.softmax_vs_tammes).",
              f"# Regenerate: python -m gnc_teach.certify --search  (restarts={restarts}, seed={seed},"
              f" torch {torch.__version__}). rho values are certified (duality gaps <= max_gap).",
@@ -511,13 +520,32 @@ def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0
              ",".join(SEARCH_FIELDS)]
     for d, Ks in grid.items():
         for K in Ks:
+            if (d, K) in old:
+                lines.append(old[(d, K)])
+                continue
             r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
             lines.append(",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
                                   for f in SEARCH_FIELDS))
             path.write_text("\n".join(lines) + "\n")
             if verbose:
                 print(lines[-1], flush=True)
+    path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def redo_rows(path, d: int, Ks, *, restarts: int, seed: int = 0):
+    """Recompute the rows (d, K) of a search CSV with ``restarts`` and note it in the header."""
+    path = Path(path)
+    lines = path.read_text().splitlines()
+    for K in Ks:
+        r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
+        row = ",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
+                       for f in SEARCH_FIELDS)
+        lines = [row if ln.startswith(f"{d},{K},") else ln for ln in lines]
+        lines.insert(3, f"# Row d={d}, K={K} recomputed with restarts={restarts}: "
+                        f"python -m gnc_teach.certify --search --redo {d}:{K} --restarts {restarts}")
+        path.write_text("\n".join(lines) + "\n")
+        print(row, flush=True)
 
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
@@ -546,12 +574,18 @@ def main(argv=None) -> int:
     ap.add_argument("--search", action="store_true", help="run the softmax-vs-Tammes search")
     ap.add_argument("--restarts", type=int, default=32)
     ap.add_argument("--out", default=str(SEARCH_PATH))
+    ap.add_argument("--resume", action="store_true", help="keep the rows already in --out")
+    ap.add_argument("--redo", default="", help="recompute these rows in --out, e.g. '3:13,15' (with --restarts)")
     args = ap.parse_args(argv)
     if not args.search:
         ap.print_help()
         return 0
     torch.set_num_threads(1)
-    run_search(args.out, restarts=args.restarts)
+    if args.redo:
+        d, Ks = args.redo.split(":")
+        redo_rows(args.out, int(d), [int(K) for K in Ks.split(",")], restarts=args.restarts)
+    else:
+        run_search(args.out, restarts=args.restarts, resume=args.resume)
     return 0
 
 
