@@ -253,3 +253,45 @@ def test_certified_path_on_square_antiprism_problem():
         assert 0 <= p.rho_upper - p.rho_lower < 1e-10
     rho_best = 1 - Z2
     assert 0 < rho_best - path[1].rho_upper < rho_best - path[0].rho_upper    # ρ(W_τ) rises towards ρ_best
+
+
+# ----------------------------------------------------------------------------- softmax vs Tammes search
+def test_shipped_search_cache_is_complete_and_consistent():
+    rows = C.load_search()
+    grid = {(d, K) for d, Ks in C.SEARCH_GRID.items() for K in Ks}
+    assert {(r["d"], r["K"]) for r in rows} == grid and len(rows) == len(grid)
+    for r in rows:
+        assert r["verdict"] in ("agree", "tammes code is not a softmax code", "softmax search below tammes")
+        assert r["max_gap"] < 1e-12
+        assert r["rho_tammes"] >= r["one_minus_cos_tammes"] - 1e-12       # rho >= 1 - max cos (proved)
+        if r["d"] == 3:
+            assert r["angle_sloane"] == C.SLOANE_D3[r["K"]]
+        if r["K"] <= 2 * r["d"]:
+            assert r["rho_tammes"] == pytest.approx(1.0, abs=1e-9)         # rho* = 1 for d+2 <= K <= 2d
+
+
+def test_softmax_vs_tammes_small_case_and_redo(tmp_path):
+    pytest.importorskip("gnc_teach.codes")
+    r = C.softmax_vs_tammes(3, 6, restarts=4, ufm=False)
+    assert r["verdict"] == "agree" and r["rho_tammes"] == pytest.approx(1.0, abs=1e-9)
+    assert r["angle_tammes"] == pytest.approx(90.0, abs=1e-6) and math.isnan(r["rho_ufm"])
+    assert set(C.SEARCH_FIELDS) <= set(r)
+    path = tmp_path / "s.csv"
+    C.run_search(path, grid={3: [5]}, restarts=4, verbose=False)
+    (row,) = C.load_search(path)
+    assert (row["d"], row["K"], row["verdict"]) == (3, 5, "agree")
+    C.run_search(path, grid={3: [5]}, restarts=4, resume=True, verbose=False)    # resume keeps the row
+    assert C.load_search(path) == [row]
+
+
+def test_softmax_vs_tammes_rejects_bad_sizes():
+    with pytest.raises(TypeError, match="K must be an integer"):
+        C.softmax_vs_tammes(3, 5.5)
+    with pytest.raises(ValueError, match="d must be >= 2"):
+        C.softmax_vs_tammes(1, 5)
+
+
+def test_best_known_d3_k19_code_has_one_rattler():
+    gallery = pytest.importorskip("gnc_teach.gallery")
+    W = gallery.gallery_code("softmax", 19, 3)
+    assert len(C.rattlers(W, tol=1e-6)) == 1
