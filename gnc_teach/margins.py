@@ -67,8 +67,13 @@ def _validated(W) -> torch.Tensor:
 
 
 def _nearest(X: torch.Tensor, m: int, chunk: int) -> torch.Tensor:
-    """Indices ``(K, m)`` of the m nearest other rows of each row (Euclidean), from a chunked Gram product."""
+    """Indices ``(K, m)`` of the m nearest other rows of each row (Euclidean), from a chunked Gram product.
+
+    Only a heuristic for the candidate sets (the certificate decides), so large inputs use float32.
+    """
     K = X.shape[0]
+    if K * X.shape[1] > 1 << 18:
+        X = X.float()
     sq = (X * X).sum(1)
     out = []
     for s in range(0, K, chunk):
@@ -96,11 +101,11 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
     s_max, s = min(m, d + 1), min(m, d + 1, 8)
     r = torch.arange(B, device=dev)
     Q = torch.baddbmm(torch.ones(1, 1, 1, dtype=dt, device=dev), V, V.transpose(1, 2))
-    out = torch.zeros(B, m, dtype=dt, device=dev)
+    F = torch.full((B, s_max), -1, dtype=torch.long, device=dev)  # the final passive sets
     if init is None:  # start at the nearest point: exact on a singleton
         init = torch.zeros(B, m, dtype=torch.bool, device=dev)
         init[r, Q.diagonal(dim1=1, dim2=2).argmin(1)] = True
-    s = min(s_max, max(s, 2 * int(init.sum(1).max())))
+    s = min(s_max, max(s, int(init.sum(1).max()) + 8))
     pos = torch.sort((~init).to(torch.int8), dim=1, stable=True).indices[:, :s]
     idx = torch.where(torch.gather(init, 1, pos), pos, -1)  # candidate held by each slot, −1 = free
     occ = idx >= 0
@@ -109,17 +114,19 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
     QFF = torch.where(occ.unsqueeze(2) & occ.unsqueeze(1), torch.gather(Y, 1, pos.unsqueeze(2).expand(B, s, s)), eye)
     Minv = torch.linalg.inv(QFF)                             # (Q_FF)^{-1} in slots, I on free slots
     u = torch.zeros(B, s, dtype=dt, device=dev)
+    z = u
     rows, live = r, torch.ones(B, dtype=torch.bool, device=dev)
-    for _ in range(max_steps or 4 * m + 20):
+    for step in range(max_steps or 4 * m + 20):
         occ = idx >= 0
-        if s < s_max and bool((occ.all(1) & live).any()):  # a row needs a free slot: double the slots
-            g = min(s_max, 2 * s) - s
-            idx, u, Y = pad(idx, (0, g), value=-1), pad(u, (0, g)), pad(Y, (0, g))
+        if s < s_max and bool((occ.all(1) & live).any()):  # a row needs a free slot: grow the slots
+            g = min(s_max, s + max(4, s // 2)) - s
+            idx, u, z, Y = pad(idx, (0, g), value=-1), pad(u, (0, g)), pad(z, (0, g)), pad(Y, (0, g))
             Minv = pad(Minv, (0, g, 0, g))
             Minv[:, range(s, s + g), range(s, s + g)] = 1.0
             s, occ = s + g, idx >= 0
         n, a, slots = rows.numel(), torch.arange(rows.numel(), device=dev), torch.arange(s, device=dev)
-        z = (Minv @ occ.to(dt).unsqueeze(2)).squeeze(2)  # unconstrained minimiser on F
+        if step % 8 == 0:  # z = Q_FF^{-1} 1, the minimiser on F; updated in O(s) in between
+            z = (Minv @ occ.to(dt).unsqueeze(2)).squeeze(2)
         neg = occ & (z <= 0)
         bad = neg.any(1) & live
         u = torch.where(bad.unsqueeze(1), u, z)
@@ -142,30 +149,36 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
         col = Minv[a, :, t_drop]
         vec = torch.where(bad.unsqueeze(1), col, y - (slots == t_add.unsqueeze(1)).to(dt))
         coef = torch.where(bad, -1.0 / col[a, t_drop], 1.0 / sigma) * (bad | add)
-        Minv = torch.baddbmm(Minv, vec.unsqueeze(2), (coef.unsqueeze(1) * vec).unsqueeze(1))
+        Minv = torch.addcmul(Minv, vec.unsqueeze(2), (coef.unsqueeze(1) * vec).unsqueeze(1))
+        kz = torch.where(bad, z[a, t_drop] / col[a, t_drop], (1.0 - y.sum(1)) / sigma) * (bad | add)
+        z = z - kz.unsqueeze(1) * vec
         db, ab = bad.nonzero().squeeze(1), add.nonzero().squeeze(1)
         td, ta = t_drop[db], t_add[ab]
         Minv[db, td, :], Minv[db, :, td] = 0.0, 0.0
         Minv[db, td, td] = 1.0
         Minv[ab, ta, ta] -= 1.0  # the bordered diagonal entry is 1/σ; the free slot held 1
-        idx[db, td], u[db, td], Y[db, :, td] = -1, 0.0, 0.0
+        idx[db, td], u[db, td], z[db, td], Y[db, :, td] = -1, 0.0, 0.0, 0.0
         idx[ab, ta] = j[ab]
         Y[ab, :, ta] = Q[rows[ab], :, j[ab]]
-        if done.any():  # retire finished rows: solve Q_FF u = 1 afresh, free of update drift
+        if done.any():  # retire finished rows: remember F, solved exactly below
             fin = done.nonzero().squeeze(1)
-            I, occ_f = idx[fin].clamp_min(0), idx[fin] >= 0
-            QFF = torch.gather(Y[fin], 1, I.unsqueeze(2).expand(-1, -1, s))
-            QFF = torch.where(occ_f.unsqueeze(2) & occ_f.unsqueeze(1), QFF, torch.eye(s, dtype=dt, device=dev))
-            uf = torch.linalg.solve(QFF, occ_f.to(dt).unsqueeze(2)).squeeze(2).clamp_min(0) * occ_f
-            out[rows[fin]] = torch.zeros(fin.numel(), m, dtype=dt, device=dev).scatter_add(1, I, uf)
+            F[rows[fin], :s] = idx[fin]
             live[fin] = False
             if not live.any():
                 break
             if 4 * int(live.sum()) < 3 * n:  # drop retired rows from the batch now and then
                 keep = live.nonzero().squeeze(1)
-                rows, idx, Minv, u, Y, live = rows[keep], idx[keep], Minv[keep], u[keep], Y[keep], live[keep]
+                rows, idx, Minv, u, z, Y = rows[keep], idx[keep], Minv[keep], u[keep], z[keep], Y[keep]
+                live = live[keep]
     else:
         raise RuntimeError("one_vs_rest_distance: the active-set solver did not converge; please report W.")
+    # one exact solve of Q_FF u = 1 per row, free of the drift of the updated inverses
+    F = F.sort(dim=1, descending=True).values[:, :int((F >= 0).sum(1).max())]  # passive first, trimmed
+    occ, I, t = F >= 0, F.clamp_min(0), F.shape[1]
+    QFF = torch.gather(torch.gather(Q, 1, I.unsqueeze(2).expand(B, t, m)), 2, I.unsqueeze(1).expand(B, t, t))
+    QFF = torch.where(occ.unsqueeze(2) & occ.unsqueeze(1), QFF, torch.eye(t, dtype=dt, device=dev))
+    uF = torch.linalg.solve(QFF, occ.to(dt).unsqueeze(2)).squeeze(2).clamp_min(0) * occ
+    out = torch.zeros(B, m, dtype=dt, device=dev).scatter_add(1, I, uF)
     return out / out.sum(1, keepdim=True)
 
 
