@@ -306,7 +306,7 @@ def duality_gap(W) -> Certificate:
                        rho=(lower + upper) / 2)
 
 
-def rattlers(W, *, tol: float = 1e-6) -> list[int]:
+def rattlers(W, tol: float = 1e-6) -> list[int]:
     """Classes whose one-vs-rest constraint is not binding: ρ_k(W) > ρ(W) + tol (certified: a class is
     listed only if its certified lower bound exceeds the smallest certified upper bound by ``tol``)."""
     tol = check_positive(tol, "tol", allow_zero=True)
