@@ -5,9 +5,10 @@ We solve it exactly and prove it, batched over all rows:
 
 1. candidates: the m nearest other rows of each w_k (one chunked Gram product);
 2. exact solve on the candidates: a batched Lawson–Hanson active-set method (:func:`_min_norm_point`)
-   for the min-norm point of the shifted points v_j = w_j − w_k;
+   for the min-norm point of the shifted points v_j = w_j − w_k, every row of the batch in lockstep;
 3. certificate against ALL rows (chunked matmul): p_k is optimal iff ⟨w_k − p_k, w_j − p_k⟩ ≤ 0 for
-   every j ≠ k. Rows that fail get their violators added to the candidates and are solved again.
+   every j ≠ k. Rows that fail get their worst violators added to the candidates and are solved
+   again from their previous support, until every row certifies (last resort: all rows).
 
 The result carries two-sided bounds: upper = ‖w_k − p_k‖ (p_k is feasible) and, by margin duality,
 lower = min_{j≠k} ⟨w_k − w_j, h_k⟩ with h_k = (w_k − p_k)/‖w_k − p_k‖. Their gap is
@@ -216,13 +217,20 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
 
     Exact QP per row (see the module docstring), certified against all rows: the returned
     ``OneVsRest`` (``return_details=True``) has lower ≤ ρ_k ≤ upper with gap ≤ tol·scale,
-    scale = max_k ‖w_k‖. Computed in float64 on W's device; results come back in W's dtype
-    (float32 input: the float64 answer rounded to float32). ρ_k ≤ tol·scale is reported as 0.
-    ``candidates`` (default 24 to 32) is the initial number of nearest rows tried per class.
+    scale = max_k ‖w_k‖ (up to ~1e-16 rounding, gap can be a hair below 0). Computed in float64 on
+    W's device; results come back in W's dtype (float32 input: the float64 answer rounded to
+    float32). ρ_k ≤ tol·scale (w_k in the hull of the others, or a duplicate row) is reported as
+    exactly 0, with h_k = 0 and lower_k = 0.
+
+    ``candidates`` (default 24–32) nearest rows are tried first; each later round adds the m worst
+    certificate violators (warm-started from the previous support); after ``max_rounds`` rounds the
+    rows still failing are solved over all K−1 other rows (exact, but O(K²) memory for those rows:
+    never needed in practice). ``chunk`` rows share one (chunk, K) score matrix.
     """
     W = _validated(W)
     tol = check_positive(tol, "tol")
     chunk = check_int(chunk, "chunk", minimum=1)
+    max_rounds = check_int(max_rounds, "max_rounds", minimum=0)
     K, d = W.shape
     X = W.to(F64)
     dev = X.device
@@ -265,9 +273,9 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
         if final:
             C = torch.arange(K - 1, device=dev).expand(todo.numel(), K - 1)
             C = C + (C >= todo.unsqueeze(1))  # all j != k
-            init = torch.zeros(todo.numel(), K, dtype=torch.bool, device=dev)
-            init[torch.arange(todo.numel(), device=dev).unsqueeze(1).expand_as(sup)[sup >= 0], sup[sup >= 0]] = True
-            init = torch.cat([init[i, C[i]].unsqueeze(0) for i in range(todo.numel())])
+            held = torch.zeros(todo.numel(), K, dtype=torch.bool, device=dev)
+            held[torch.arange(todo.numel(), device=dev).unsqueeze(1).expand_as(sup)[sup >= 0], sup[sup >= 0]] = True
+            init = torch.gather(held, 1, C)
         else:  # warm start: keep the optimal support on the old candidates
             new = torch.cat(new)
             C = torch.cat([torch.where(sup >= 0, sup, new[:, :1]), new], dim=1)
