@@ -172,6 +172,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Run the command for parsed ``args``; return the exit code."""
+    if not any(_pairs(Path(args.root))):
+        print(f"error: no solution notebooks solutions/NN_*.ipynb under {Path(args.root).resolve()}; "
+              "pass --root with the repository root.", file=sys.stderr)
+        return 2
     try:
         paths = make_all(args.root, check=args.check)
     except ValueError as exc:

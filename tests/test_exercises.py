@@ -149,6 +149,11 @@ def test_make_all_writes_then_check_reports_stale_missing_and_orphans(tmp_path, 
     assert exercises.main(["--check", "--root", str(tmp_path)]) == 0
 
 
+def test_cli_without_solutions_is_an_error(tmp_path, capsys):
+    assert exercises.main(["--check", "--root", str(tmp_path)]) == 2
+    assert "no solution notebooks" in capsys.readouterr().err
+
+
 def test_cli_reports_unbalanced_markers(tmp_path, capsys):
     _write(tmp_path, [new_code_cell("### BEGIN SOLUTION\nx = 1")])
     assert exercises.main(["--root", str(tmp_path)]) == 2
