@@ -118,6 +118,7 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
     def update(change=None):
         t0 = time.perf_counter()
         k_w.max = K_w.value - 1  # clamps k_w.value too (that re-enters update once, harmlessly)
+        label.value = "computing…"  # a new (code, K) solves K small QPs once; then it is cached
         W, det = _demo(code_w.value, K_w.value)
         a = math.radians(t_w.value)
         box.state = margin_view(W, k_w.value, [math.cos(a), math.sin(a)], details=det)
