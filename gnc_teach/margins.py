@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -191,14 +192,30 @@ def _compact(C: torch.Tensor, lam: torch.Tensor):
     return torch.where(w > 0, torch.gather(C, 1, i), -1), w / w.sum(1, keepdim=True)
 
 
+@contextmanager
+def _one_thread(device: torch.device):
+    """Run the lockstep loop on one CPU thread: its many small ops gain nothing from intra-op threads
+    and lose a lot when cores are oversubscribed (e.g. pytest -n 2 on two cores). Restored afterwards."""
+    n = torch.get_num_threads()
+    if device.type != "cpu" or n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float, budget: int,
                 init: torch.Tensor | None = None) -> torch.Tensor:
     """Simplex weights ``(n, m)`` of the nearest point to w_k in conv{w_j : j in C[k]}, k in ``rows``, in chunks."""
     n, m = C.shape
     step = max(1, budget // (m * m + m * X.shape[1]))  # bounds the (step, m, m) and (step, m, d) tensors
-    return torch.cat([_min_norm_point(X[C[s:s + step]] - X[rows[s:s + step]].unsqueeze(1), eps=eps,
-                                      init=None if init is None else init[s:s + step])
-                      for s in range(0, n, step)])
+    with _one_thread(X.device):
+        return torch.cat([_min_norm_point(X[C[s:s + step]] - X[rows[s:s + step]].unsqueeze(1), eps=eps,
+                                          init=None if init is None else init[s:s + step])
+                          for s in range(0, n, step)])
 
 
 def _scores(X: torch.Tensor, P: torch.Tensor, rows: torch.Tensor, chunk: int):
@@ -231,6 +248,13 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     tol = check_positive(tol, "tol")
     chunk = check_int(chunk, "chunk", minimum=1)
     max_rounds = check_int(max_rounds, "max_rounds", minimum=0)
+    K, d = W.shape
+    small = K * K * d < 1 << 30  # small problems: every op is small, run all of it on one thread
+    with _one_thread(W.device) if small else nullcontext():
+        return _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds)
+
+
+def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
     K, d = W.shape
     X = W.to(F64)
     dev = X.device
