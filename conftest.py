@@ -5,6 +5,9 @@ import pytest
 
 # Solution notebooks must pass their self-checks: in strict mode a failed check raises.
 os.environ["GNC_TEACH_STRICT_CHECKS"] = "1"
+# Two xdist workers share CI's two cores: one BLAS/OpenMP thread each (also inherited by notebook kernels)
+# avoids oversubscription, which made small torch problems several times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Matplotlib must never try to open a window in CI.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
