@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
@@ -92,7 +93,7 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
 
     Lawson–Hanson active set on the equivalent NNLS  min_{u ≥ 0} ½uᵀQu − 1ᵀu, Q = VVᵀ + 11ᵀ, λ = u/Σu
     (KKT: Σu·⟨w_k − p, w_j − p⟩ = 1 − (Qu)_j ≤ 0). The passive set F stays affinely independent
-    (|F| ≤ d+1), so Q_FF is positive definite. Its inverse lives in s slots (doubling as F grows) and is
+    (|F| ≤ d+1), so Q_FF is positive definite. Its inverse lives in s slots (growing with F) and is
     updated by rank-one bordering (add) or Schur downdating (drop): a lockstep step costs O(B·m·s),
     no factorisation. A row retires when no gradient entry exceeds ``eps``; its u is then re-solved
     exactly on F (no update drift). ``init`` ``(B, m)`` bool: a warm-start passive set (e.g. the
@@ -172,8 +173,8 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
                 keep = live.nonzero().squeeze(1)
                 rows, idx, Minv, u, z, Y = rows[keep], idx[keep], Minv[keep], u[keep], z[keep], Y[keep]
                 live = live[keep]
-    else:
-        raise RuntimeError("one_vs_rest_distance: the active-set solver did not converge; please report W.")
+    else:  # step limit (cycling under rounding; not seen in practice): keep the current F, the
+        F[rows[live], :s] = idx[live]  # certificate in one_vs_rest_distance judges it
     # one exact solve of Q_FF u = 1 per row, free of the drift of the updated inverses
     F = F.sort(dim=1, descending=True).values[:, :int((F >= 0).sum(1).max())]  # passive first, trimmed
     occ, I, t = F >= 0, F.clamp_min(0), F.shape[1]
@@ -306,6 +307,9 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
             init = pad(sup >= 0, (0, m))
     rr = (X - P).norm(dim=1)
     zero = rr <= tol * scale
+    if bool(((smax - dp) > tol * scale * rr).logical_and(~zero).any()):
+        warnings.warn("one_vs_rest_distance: some rows did not certify to tol; see OneVsRest.gap.",
+                      RuntimeWarning, stacklevel=3)
     h = torch.where(zero.unsqueeze(1), torch.zeros_like(X), (X - P) / rr.clamp_min(1e-300).unsqueeze(1))
     lower = torch.where(zero, torch.zeros_like(rr), (dx - smax) / rr.clamp_min(1e-300))
     rho_k = torch.where(zero, torch.zeros_like(rr), rr)
