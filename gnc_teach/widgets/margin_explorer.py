@@ -148,7 +148,7 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
 def _redraw(out, view, details, plt):
     from ..plotting import plot_hull_distance
     from .code_explorer import _show
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.5, 3.8), dpi=80)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.6, 3.4), dpi=72)
     plot_hull_distance(view["W"], view["k"], ax=a1, h=view["h"], details=details)
     draw_margins(view, ax=a2)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, wspace=0.3)  # fixed: tight_layout is slow
