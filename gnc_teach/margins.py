@@ -288,9 +288,12 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
             bad = ((rr > tol * scale) & (smax[k] - dp[k] > tol * scale * rr)).nonzero().squeeze(1)
             if bad.numel():  # new candidates: the support and the m worst violators
                 fail.append(bad + s)
-                if not final:
-                    held = torch.where(sup[bad + s] >= 0, sup[bad + s], k[bad].unsqueeze(1))
-                    new.append(S[bad].scatter(1, held, -math.inf).topk(m, dim=1).indices)
+                if not final:  # (in place: S is a scratch matrix; copying its rows costs more than topk)
+                    sc = sup[s:s + S.shape[0]]
+                    S.scatter_(1, torch.where(sc >= 0, sc, k.unsqueeze(1)), -math.inf)
+                    few = 4 * bad.numel() < S.shape[0]
+                    top = (S[bad] if few else S).topk(m, dim=1).indices
+                    new.append(top if few else top[bad])
         if not fail or C.shape[1] == K - 1:
             break
         fail = torch.cat(fail)
