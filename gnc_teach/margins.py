@@ -141,8 +141,10 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
         y = (Minv @ b.unsqueeze(2)).squeeze(2)
         qjj = Q[rows, j, j]
         sigma = qjj - (b * y).sum(1)                     # Schur complement > 0 iff v_j ∉ aff(F)
-        add = live & ~bad & (wmax > eps) & ~occ.all(1) & (sigma > 1e-12 * qjj)
-        done = live & ~bad & ~add
+        improve = live & ~bad & (wmax > eps)
+        swap = improve & (sigma <= 1e-10 * qjj)  # v_j (almost) in aff(F): exchange it for a member
+        add = improve & ~swap & ~occ.all(1)
+        done = live & ~bad & ~add & ~swap
         # infeasible rows: step from u towards z until a passive weight hits 0, then drop that slot
         ratio = torch.where(neg, u / (u - z).clamp_min(1e-300), torch.full_like(u, math.inf))
         alpha, t_drop = ratio.min(1)
@@ -163,6 +165,19 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
         idx[db, td], u[db, td], z[db, td], Y[db, :, td] = -1, 0.0, 0.0, 0.0
         idx[ab, ta] = j[ab]
         Y[ab, :, ta] = Q[rows[ab], :, j[ab]]
+        if swap.any():  # degenerate pivot: [v_j; 1] ≈ Σ y_i [v_i; 1], so u − t·y + t·e_j keeps Eu
+            sw = swap.nonzero().squeeze(1)
+            ys, us = y[sw], u[sw]
+            t, i = torch.where(occ[sw] & (ys > 0), us / ys.clamp_min(1e-300), math.inf).min(1)
+            us = (us - t.unsqueeze(1) * ys).clamp_min(0)
+            us[torch.arange(sw.numel(), device=dev), i] = t
+            u[sw], idx[sw, i] = us, j[sw]
+            Y[sw, :, i] = Q[rows[sw], :, j[sw]]
+            o = idx[sw] >= 0
+            QFF = torch.gather(Y[sw], 1, idx[sw].clamp_min(0).unsqueeze(2).expand(-1, -1, s))
+            Minv[sw] = torch.linalg.inv(torch.where(o.unsqueeze(2) & o.unsqueeze(1), QFF,
+                                                    torch.eye(s, dtype=dt, device=dev)))
+            z[sw] = (Minv[sw] @ o.to(dt).unsqueeze(2)).squeeze(2)
         if done.any():  # retire finished rows: remember F, solved exactly below
             fin = done.nonzero().squeeze(1)
             F[rows[fin], :s] = idx[fin]
