@@ -87,7 +87,7 @@ def _nearest(X: torch.Tensor, m: int, chunk: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = None,
+def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = None, pivot: bool = False,
                     max_steps: int | None = None) -> torch.Tensor:
     """Weights λ ``(B, m)`` in the simplex minimising ‖Σ_i λ_i v_i‖ for each batch of points V ``(B, m, d)``.
 
@@ -98,6 +98,8 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
     no factorisation. A row retires when no gradient entry exceeds ``eps``; its u is then re-solved
     exactly on F (no update drift). ``init`` ``(B, m)`` bool: a warm-start passive set (e.g. the
     support found on fewer candidates); by default each row starts at its nearest point.
+    ``pivot``: exchange an entering point that is (almost) affinely dependent on F for a member
+    (degenerate pivot, Bland's rule afterwards) instead of stopping there; used as a second try.
     """
     B, m, d = V.shape
     dev, dt = V.device, V.dtype
@@ -119,6 +121,7 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
     u = torch.zeros(B, s, dtype=dt, device=dev)
     z = u
     rows, live = r, torch.ones(B, dtype=torch.bool, device=dev)
+    bland = torch.zeros(B, dtype=torch.bool, device=dev)
     for step in range(max_steps or 4 * m + 20):
         occ = idx >= 0
         if s < s_max and bool((occ.all(1) & live).any()):  # a row needs a free slot: grow the slots
@@ -136,14 +139,18 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
         # feasible rows: price every candidate, add the most violated one
         w = 1.0 - (Y @ u.unsqueeze(2)).squeeze(2)
         inF = torch.zeros(n, m + 1, dtype=torch.bool, device=dev).scatter(1, idx.where(occ, m), True)[:, :m]
-        wmax, j = w.masked_fill(inF, -math.inf).max(1)
+        w = w.masked_fill(inF, -math.inf)
+        wmax, j = w.max(1)
+        if bland.any():  # after a degenerate pivot: Bland's rule (lowest violating index) against cycling
+            j = torch.where(bland, (w > eps).to(torch.int8).argmax(1), j)
+            wmax = w[a, j]
         b = Y[a, j] * occ                                # Q[j, F]
         y = (Minv @ b.unsqueeze(2)).squeeze(2)
         qjj = Q[rows, j, j]
         sigma = qjj - (b * y).sum(1)                     # Schur complement > 0 iff v_j ∉ aff(F)
         improve = live & ~bad & (wmax > eps)
-        swap = improve & (sigma <= 1e-10 * qjj)  # v_j (almost) in aff(F): exchange it for a member
-        add = improve & ~swap & ~occ.all(1)
+        swap = improve & (sigma <= 1e-10 * qjj) & pivot  # v_j (almost) in aff(F): exchange it
+        add = improve & ~swap & ~occ.all(1) & (sigma > 1e-12 * qjj)
         done = live & ~bad & ~add & ~swap
         # infeasible rows: step from u towards z until a passive weight hits 0, then drop that slot
         ratio = torch.where(neg, u / (u - z).clamp_min(1e-300), torch.full_like(u, math.inf))
@@ -171,13 +178,18 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
             t, i = torch.where(occ[sw] & (ys > 0), us / ys.clamp_min(1e-300), math.inf).min(1)
             us = (us - t.unsqueeze(1) * ys).clamp_min(0)
             us[torch.arange(sw.numel(), device=dev), i] = t
-            u[sw], idx[sw, i] = us, j[sw]
-            Y[sw, :, i] = Q[rows[sw], :, j[sw]]
-            o = idx[sw] >= 0
-            QFF = torch.gather(Y[sw], 1, idx[sw].clamp_min(0).unsqueeze(2).expand(-1, -1, s))
-            Minv[sw] = torch.linalg.inv(torch.where(o.unsqueeze(2) & o.unsqueeze(1), QFF,
-                                                    torch.eye(s, dtype=dt, device=dev)))
-            z[sw] = (Minv[sw] @ o.to(dt).unsqueeze(2)).squeeze(2)
+            I = idx[sw].scatter(1, i.unsqueeze(1), j[sw].unsqueeze(1))
+            o = I >= 0
+            Ysw = Y[sw]
+            Ysw[torch.arange(sw.numel(), device=dev), :, i] = Q[rows[sw], :, j[sw]]
+            QFF = torch.gather(Ysw, 1, I.clamp_min(0).unsqueeze(2).expand(-1, -1, s))
+            Mi, info = torch.linalg.inv_ex(torch.where(o.unsqueeze(2) & o.unsqueeze(1), QFF,
+                                                       torch.eye(s, dtype=dt, device=dev)))
+            ok = (info == 0) & torch.isfinite(Mi).flatten(1).all(1)  # else: keep F, let the certificate judge
+            sw, us, I, Ysw, Mi, o = sw[ok], us[ok], I[ok], Ysw[ok], Mi[ok], o[ok]
+            u[sw], idx[sw], Y[sw], Minv[sw], bland[sw] = us, I, Ysw, Mi, True
+            z[sw] = (Mi @ o.to(dt).unsqueeze(2)).squeeze(2)
+            done[swap.nonzero().squeeze(1)[~ok]] = True
         if done.any():  # retire finished rows: remember F, solved exactly below
             fin = done.nonzero().squeeze(1)
             F[rows[fin], :s] = idx[fin]
@@ -187,7 +199,7 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
             if 4 * int(live.sum()) < 3 * n:  # drop retired rows from the batch now and then
                 keep = live.nonzero().squeeze(1)
                 rows, idx, Minv, u, z, Y = rows[keep], idx[keep], Minv[keep], u[keep], z[keep], Y[keep]
-                live = live[keep]
+                live, bland = live[keep], bland[keep]
     else:  # step limit (cycling under rounding; not seen in practice): keep the current F, the
         F[rows[live], :s] = idx[live]  # certificate in one_vs_rest_distance judges it
     # one exact solve of Q_FF u = 1 per row, free of the drift of the updated inverses
@@ -224,13 +236,13 @@ def _one_thread(device: torch.device):
 
 
 def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float, budget: int,
-                init: torch.Tensor | None = None) -> torch.Tensor:
+                init: torch.Tensor | None = None, pivot: bool = False) -> torch.Tensor:
     """Simplex weights ``(n, m)`` of the nearest point to w_k in conv{w_j : j in C[k]}, k in ``rows``, in chunks."""
     n, m = C.shape
     step = max(1, budget // (m * m + m * X.shape[1]))  # bounds the (step, m, m) and (step, m, d) tensors
     with _one_thread(X.device):
         return torch.cat([_min_norm_point(X[C[s:s + step]] - X[rows[s:s + step]].unsqueeze(1), eps=eps,
-                                          init=None if init is None else init[s:s + step])
+                                          init=None if init is None else init[s:s + step], pivot=pivot)
                           for s in range(0, n, step)])
 
 
@@ -325,6 +337,25 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
             init = pad(sup >= 0, (0, m))
     rr = (X - P).norm(dim=1)
     zero = rr <= tol * scale
+    fail = (((smax - dp) > tol * scale * rr) & ~zero).nonzero().squeeze(1)
+    if fail.numel() and K <= 4096:  # degenerate rows: second try with degenerate pivots, keep the better
+        C = torch.arange(K - 1, device=dev).expand(fail.numel(), K - 1)
+        C = C + (C >= fail.unsqueeze(1))
+        sup2, wts2 = _compact(C, _solve_rows(X, fail, C, eps, budget=1 << 24, pivot=True))
+        P2 = torch.einsum("ns,nsd->nd", wts2, X[sup2.clamp_min(0)])
+        S2 = torch.cat([S.max(1).values for _, S, _, _ in _scores(X, P.index_copy(0, fail, P2), fail, chunk)])
+        D2 = X[fail] - P2
+        r2, dp2, dx2 = D2.norm(dim=1), (D2 * P2).sum(1), (D2 * X[fail]).sum(1)
+        better = (S2 - dp2) / r2.clamp_min(1e-300) < (smax[fail] - dp[fail]) / rr[fail]
+        if better.any():
+            k, b = fail[better], better.nonzero().squeeze(1)
+            g = sup2.shape[1] - support.shape[1]
+            if g > 0:
+                support, weights = pad(support, (0, g), value=-1), pad(weights, (0, g))
+            support[k], weights[k] = -1, 0.0
+            support[k, :sup2.shape[1]], weights[k, :sup2.shape[1]] = sup2[b], wts2[b]
+            P[k], smax[k], dp[k], dx[k], rr[k] = P2[b], S2[b], dp2[b], dx2[b], r2[b]
+            zero = rr <= tol * scale
     if bool(((smax - dp) > tol * scale * rr).logical_and(~zero).any()):
         warnings.warn("one_vs_rest_distance: some rows did not certify to tol; see OneVsRest.gap.",
                       RuntimeWarning, stacklevel=3)
