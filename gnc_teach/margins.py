@@ -9,6 +9,9 @@ We solve it exactly and prove it, batched over all rows:
 3. certificate against ALL rows (chunked matmul): p_k is optimal iff ⟨w_k − p_k, w_j − p_k⟩ ≤ 0 for
    every j ≠ k. Rows that fail get their worst violators added to the candidates and are solved
    again from their previous support, until every row certifies (last resort: all rows).
+   Rows of (nearly) degenerate codes whose support is (almost) affinely dependent get a second
+   solve with degenerate pivots; the better certified point is kept. A row that still fails
+   raises a RuntimeWarning; its bounds stay valid (lower ≤ ρ_k ≤ upper), only wider.
 
 The result carries two-sided bounds: upper = ‖w_k − p_k‖ (p_k is feasible) and, by margin duality,
 lower = min_{j≠k} ⟨w_k − w_j, h_k⟩ with h_k = (w_k − p_k)/‖w_k − p_k‖. Their gap is
