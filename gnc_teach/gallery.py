@@ -1,13 +1,15 @@
 """A cache of small precomputed codes (softmax, Tammes, Thomson), so lessons and widgets answer fast.
 
-``gallery_code(kind, K, d) -> W (K, d)`` reads ``gnc_teach/data/gallery.npz`` (built with fixed seeds by
-``python -m gnc_teach.gallery --rebuild``); an entry that is missing there is computed on demand by
-the solvers of :mod:`gnc_teach.codes` and kept in an in-memory ``lru_cache``.
+``gallery_code(kind, K, d) -> W (K, d)`` reads ``gnc_teach/data/gallery.npz``, built with fixed seeds
+by ``python -m gnc_teach.gallery --rebuild`` (``--refresh`` keeps the codes and re-evaluates their
+numbers with the current exact solver). An entry missing there is computed on demand by the solvers of
+:mod:`gnc_teach.codes` and kept in an in-memory ``lru_cache``.
 
 Where the optimum is proved, the entry is the exact construction instead of a solver's output:
-d = 2 → the regular K-gon (optimal for all three objectives); K <= d+1 → the simplex ETF (optimal for
-all three). Every other entry is a *best found* code: its ``gap`` to the upper bound of
-:func:`gnc_teach.margins.rho_upper_bound` is stored next to it.
+d = 2 → the regular K-gon and K <= d+1 → the simplex ETF (optimal for all three objectives);
+d+2 <= K <= 2d → a cross-polytope subset (optimal for softmax and Tammes). Every other entry is a
+*best found* code: its ``gap`` to the upper bound of :func:`gnc_teach.margins.rho_upper_bound` is
+stored next to it.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import torch
 
 from ._tensor import check_int, resolve
 
-__all__ = ["KINDS", "GRID", "DATA_PATH", "gallery_code", "gallery_entry", "stored_keys", "rebuild",
+__all__ = ["KINDS", "GRID", "DATA_PATH", "gallery_code", "gallery_entry", "stored_keys", "rebuild", "refresh",
            "bounds_table", "riesz_energy"]
 
 KINDS = ("softmax", "tammes", "thomson")
@@ -196,11 +198,33 @@ def rebuild(path=DATA_PATH, *, grid=None, kinds=KINDS, verbose: bool = True) -> 
     return path
 
 
+def refresh(path=DATA_PATH) -> Path:
+    """Recompute the stored numbers (rho, angle, energy, bounds) of every stored code with the current
+    :mod:`gnc_teach.margins`, keeping the codes themselves; rewrite ``path``."""
+    entries = _stored()
+    arrays, keys, meta, sources = {}, [], [], []
+    for key, e in entries.items():
+        new = _describe(e["W"], e["seconds"])
+        arrays[f"W_{key}"] = e["W"]
+        keys.append(key)
+        meta.append([new[f] for f in FIELDS])
+        sources.append(e["source"])
+    np.savez_compressed(path, keys=np.array(keys), meta=np.array(meta, dtype=np.float64),
+                        sources=np.array(sources), **arrays)
+    _stored.cache_clear()
+    return Path(path)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gnc_teach.gallery",
                                      description="Show or rebuild the cache of precomputed small codes.")
     parser.add_argument("--rebuild", action="store_true", help=f"recompute {DATA_PATH.name} (fixed seeds)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="keep the stored codes, recompute their numbers with the current margins solver")
     args = parser.parse_args(argv)
+    if args.refresh:
+        print(f"wrote {refresh()}")
+        return 0
     if args.rebuild:
         torch.set_num_threads(1)  # tiny problems: threads only add overhead
         print(f"wrote {rebuild()}")

@@ -105,5 +105,9 @@ def test_rebuild_writes_a_loadable_file(monkeypatch, tmp_path):
     try:
         assert sorted(stored_keys()) == sorted((k, K, d) for d in (2, 3) for K in (2, 3, 4) for k in KINDS)
         assert abs(gallery_entry("thomson", 4, 3)["rho"] - 4 / 3) < 1e-12
+        before = gallery_entry("softmax", 4, 2)
+        gallery.refresh(path)                     # same codes, numbers re-evaluated
+        after = gallery_entry("softmax", 4, 2)
+        assert np.array_equal(before["W"], after["W"]) and abs(before["rho"] - after["rho"]) < 1e-12
     finally:
         gallery._stored.cache_clear()
