@@ -6,7 +6,8 @@
 Input: K random unit rows in R^d (seeded). The peer is the standard scipy approach: per class k,
 scipy.optimize.nnls on [W_{-k}^T; M 1^T] lam ~ [w_k; M] (M = 1e3), then lam/sum(lam) as the hull
 point (a feasible point, so its distance is an upper bound; margin duality gives a lower bound).
-Both are timed with the wall clock (best of ``--repeat`` for ours, one run for the loop) and compared
+Both are timed with the wall clock (best of ``--repeat`` for ours, one run for the loop; ours on
+``--threads`` torch threads, default 1 like the single-threaded loop) and compared
 on max_k |rho_k(ours) - rho_k(loop)|, together with the loop's own certified gap.
 """
 from __future__ import annotations
@@ -71,9 +72,12 @@ def main(argv=None):
     ap.add_argument("--sizes", default=DEFAULT_SIZES, help="comma list of Kxd (default %(default)s)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads for ours (scipy's nnls is single-threaded; default %(default)s)")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
-    section = {"machine": machine_info(), "sizes": []}
+    torch.set_num_threads(args.threads)
+    section = {"machine": machine_info(), "threads": args.threads, "sizes": []}
     for s in args.sizes.split(","):
         K, d = (int(v) for v in s.split("x"))
         section["sizes"].append(bench_size(K, d, seed=args.seed, repeat=args.repeat))
