@@ -83,7 +83,7 @@ def plot_code(W, ax=None, *, labels: bool = True, title: str | None = None, norm
 
 def plot_gram(W, ax=None, *, normalize: bool = True, title: str | None = None, annotate: bool | None = None):
     """Heatmap of the Gram matrix of ``W`` ``(K, d)`` (cosines when ``normalize``), colour scale -1..1,
-    with a colourbar. ``annotate`` writes the values in the cells (default: when K <= 10)."""
+    with a colourbar. ``annotate`` writes the values in the cells (default: when K <= 6)."""
     X = _numpy(W)
     K = X.shape[0]
     if normalize:
@@ -99,7 +99,7 @@ def plot_gram(W, ax=None, *, normalize: bool = True, title: str | None = None, a
     im = ax.imshow(G, cmap="RdBu_r", vmin=-lim, vmax=lim)
     ax.figure.colorbar(im, ax=ax, label=r"$\cos(w_j, w_k)$" if normalize else r"$\langle w_j, w_k\rangle$")
     if annotate is None:
-        annotate = K <= 10
+        annotate = K <= 6
     if annotate:
         for j in range(K):
             for k in range(K):

@@ -99,31 +99,35 @@ def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, e
                           lr_min_ratio=lr_min_ratio, eps=eps)
 
 
-def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, eps):
-    W = W.clone().requires_grad_(True)
-    H = H.clone().requires_grad_(True)
-    opt = torch.optim.Adam([W, H], lr=lr, eps=eps)
+def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, eps,
+               betas=(0.9, 0.999)):
+    # Adam written out (a few lines) rather than torch.optim.Adam: we need the tangent projection
+    # anyway, and building torch.optim's optimiser imports torch._dynamo (seconds on a small CPU).
+    params = [W.clone().requires_grad_(True), H.clone().requires_grad_(True)]
+    m = [torch.zeros_like(p) for p in params]
+    v = [torch.zeros_like(p) for p in params]
+    b1, b2 = betas
     losses = torch.empty(steps, W.shape[0], dtype=W.dtype, device=W.device)
     snaps = []
     for t in range(steps):
         if record_every and t % record_every == 0:
-            snaps.append((t, W.detach().cpu().clone(), H.detach().cpu().clone()))
+            snaps.append((t, params[0].detach().cpu().clone(), params[1].detach().cpu().clone()))
         # cosine decay from lr to lr*lr_min_ratio: big steps find the basin, small ones converge in it
-        for group in opt.param_groups:
-            group["lr"] = lr * (lr_min_ratio + (1 - lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t / steps)))
-        opt.zero_grad(set_to_none=True)
-        objective, loss = loss_fn(W, H, t)
-        objective.sum().backward()
+        lr_t = lr * (lr_min_ratio + (1 - lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t / steps)))
+        objective, loss = loss_fn(*params, t)
+        grads = torch.autograd.grad(objective.sum(), params)
         losses[t] = loss.detach()
-        if sphere:
-            W.grad = _tangent(W.detach(), W.grad)
-            H.grad = _tangent(H.detach(), H.grad)
-        opt.step()
-        if sphere:
-            with torch.no_grad():
-                W /= W.norm(dim=-1, keepdim=True)
-                H /= H.norm(dim=-1, keepdim=True)
-    W, H = W.detach(), H.detach()
+        with torch.no_grad():
+            for p, g, m_, v_ in zip(params, grads, m, v):
+                if sphere:
+                    g = _tangent(p, g)
+                m_.mul_(b1).add_(g, alpha=1 - b1)
+                v_.mul_(b2).addcmul_(g, g, value=1 - b2)
+                step = (m_ / (1 - b1 ** (t + 1))) / ((v_ / (1 - b2 ** (t + 1))).sqrt() + eps)
+                p.sub_(lr_t * step)
+                if sphere:  # retraction back onto the sphere
+                    p.div_(p.norm(dim=-1, keepdim=True))
+    W, H = (p.detach() for p in params)
     snaps.append((steps, W.cpu().clone(), H.cpu().clone()))
     return W, H, losses, snaps
 
@@ -135,26 +139,30 @@ def _ce(W, H, y, tau=1.0):
     return F.cross_entropy(logits.reshape(R * N, K), y.repeat(R), reduction="none").reshape(R, N).mean(1)
 
 
-def _check_sizes(K, d, n, steps, record_every):
+def _check_sizes(K, d, n, steps, record_every, *, per):
     K = check_int(K, "K", minimum=2)
     d = check_int(d, "d", minimum=1)
     n = check_int(n, "n", minimum=1)
     steps = check_int(steps, "steps", minimum=1)
+    if record_every is None:  # about `per` records over the run, plus the final state
+        record_every = max(1, steps // per)
     record_every = check_int(record_every, "record_every", minimum=0)
     return K, d, n, steps, record_every
 
 
 # ----------------------------------------------------------------------------- CE + weight decay
-def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-4, steps: int = 3000,
-              lr: float = 0.05, seed: int = 0, init_scale: float = 0.1, device=None, dtype=None,
-              record_every: int = 100) -> UFMResult:
+def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-4, steps: int = 1000,
+              lr: float = 0.5, seed: int = 0, init_scale: float = 0.1, device=None, dtype=None,
+              record_every: int | None = None) -> UFMResult:
     """Train the bias-free UFM  (1/N) Σ CE(W h_i, y_i) + λ_W/2 ||W||_F² + λ_H/2 ||H||_F²  (Zhu et al. 2021).
 
     Balanced classes (n per class, N = K n). For d >= K-1 every global minimiser has simplex-ETF
     classifier rows and collapsed, self-dual features, so the recorded ``nc1``, ``nc2`` (= max-angle of
-    the centred means), ``nc3``, ``nc4`` tend to 0. Returns a :class:`UFMResult` (``tau`` is None).
+    the centred means), ``nc3``, ``nc4`` tend to 0 (to ~1e-10 or below with the defaults for
+    K <= 20, d >= K-1; weight decay much below 1e-4 converges far more slowly). Init: Gaussian with std
+    ``init_scale``; ``record_every`` defaults to steps // 50. Returns a :class:`UFMResult` (``tau`` None).
     """
-    K, d, n, steps, record_every = _check_sizes(K, d, n, steps, record_every)
+    K, d, n, steps, record_every = _check_sizes(K, d, n, steps, record_every, per=50)
     lam_W = check_positive(lam_W, "lam_W", allow_zero=True)
     lam_H = check_positive(lam_H, "lam_H", allow_zero=True)
     lr = check_positive(lr, "lr")
@@ -220,9 +228,9 @@ def _check_tau(tau):
     return check_positive(tau, "tau")
 
 
-def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 2000, lr: float = 0.05,
+def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500, lr: float = 0.05,
                         seed: int = 0, restarts: int = 1, schedule=None, device=None, dtype=None,
-                        record_every: int = 100) -> UFMResult:
+                        record_every: int | None = None) -> UFMResult:
     """Train the spherical UFM: min over unit w_k, unit h_{k,i} of mean_i CE(<w_j, h_i>/τ, y_i).
 
     No weight decay; Riemannian Adam (tangent gradient + row renormalisation). ``schedule``: τ per step —
@@ -230,9 +238,15 @@ def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 2000
     callable step -> τ, or a sequence of τ's run in equal stages. ``restarts`` independent runs go in one
     batch; the restart with the lowest final loss (at ``tau``) is returned, all final losses in
     ``restart_losses``. ``history`` records gnc1, gnc2 (= ρ(Ŵ)), gnc3, ``cos_wy_h`` (mean <w_y, h>),
-    ``spread`` (max_k mean ||h - h̄_k||) and ``tau`` every ``record_every`` steps.
+    ``spread`` (max_k mean ||h - h̄_k||) and ``tau`` every ``record_every`` steps (default steps // 10;
+    each record computes the exact ρ, which costs a fraction of a second).
+
+    The optimiser minimises τ·log(CE) (same minimisers at each fixed τ, gradients of order one for every
+    τ), so ``lr`` (an angle per step) needs no 1/τ rescaling. With the defaults, K=8, d=3, n=5, τ=0.05
+    reaches the square antiprism (ρ = 0.73861 at τ = 0.05; the τ -> 0 optimum is 0.73880) with features
+    collapsed to ~1e-15 in about 1-3 s on a CPU.
     """
-    K, d, n, steps, record_every = _check_sizes(K, d, n, steps, record_every)
+    K, d, n, steps, record_every = _check_sizes(K, d, n, steps, record_every, per=10)
     tau = _check_tau(tau)
     restarts = check_int(restarts, "restarts", minimum=1)
     lr = check_positive(lr, "lr")
