@@ -10,7 +10,8 @@ from .geometry import (cross_polytope, gram, is_simplex_etf, max_cos, min_angle,
 from .margins import OneVsRest, known_rho_star, one_vs_rest_distance, rho_lower_bound, rho_upper_bound
 from .codes import CodeResult, describe_code, riesz_energy, softmax_code, tammes_code, thomson_code
 from .ufm import UFMResult, train_spherical_ufm, train_ufm
-from .metrics import class_means, gnc1, gnc2, gnc3, nc1, nc2, nc3, nc4
+from .metrics import class_means, code_distance, gnc1, gnc2, gnc3, nc1, nc2, nc3, nc4, within_class_spread
+from .plotting import plot_code, plot_gram, plot_history
 from . import certify  # noqa: F401  (lesson 04: Riemannian and duality certificates)
 
 __version__ = "0.1.0"
