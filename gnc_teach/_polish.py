@@ -133,7 +133,7 @@ def polish_softmax(W, evaluate, *, rounds=4, delta=0.2):
     """
     rho, H = evaluate(W)
     info = {"polish_rounds": 0, "polish_constraints": 0}
-    if 2 * W.size + 1 > 3000:          # dense SLSQP would be too slow: leave the smooth optimum
+    if 2 * W.size + 1 > 800:           # dense SLSQP is O(n^3) per step: keep the smooth optimum
         info["polish"] = "skipped (too many variables for dense SLSQP)"
         return W, rho, H, info
     for _ in range(rounds):
@@ -176,7 +176,7 @@ def polish_tammes(X, *, rounds=4, delta=0.2, maxiter=400, cap=max_pairs):
     K, d = X.shape
     n = K * d + 1
     info = {"polish_rounds": 0}
-    if n > 3000:
+    if n > 800:
         info["polish"] = "skipped (too many variables for dense SLSQP)"
         return X, info
     best = _max_cos(X)

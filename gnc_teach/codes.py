@@ -272,7 +272,7 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     rho, H = _rho_and_h(Wq)
     cert = dict(info)
     cert["smooth_lower_bound"] = float(proxy.max())
-    if K * d <= 4000 and H is not None:
+    if K * d <= 400 and H is not None:
         kkt, nb = _polish.softmax_kkt(Wq, H, rho)
         cert.update({"kkt_residual": kkt, "binding_pairs": nb})
     res = describe_code(W, kind="softmax", certificate=cert, restarts=R, seconds=time.perf_counter() - t0)
@@ -320,7 +320,7 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     Xnp, _, info = best
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
     cert = dict(info)
-    if K * d <= 4000:
+    if K * d <= 400:
         kkt, nb = _polish.tammes_kkt(W.detach().cpu().double().numpy())
         cert.update({"kkt_residual": kkt, "binding_pairs": nb})
     res = describe_code(W, kind="tammes", certificate=cert, restarts=R)
