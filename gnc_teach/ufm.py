@@ -36,9 +36,10 @@ class UFMResult:
     """Result of a UFM run (the best restart for the spherical model).
 
     ``W (K, d)``, ``H (K*n, d)``, ``y (K*n,)`` (labels 0..K-1 each repeated n times, class-major),
-    ``loss`` (the training loss at every step, list of floats), ``history`` (dict: ``"step"`` -> list of
+    ``loss`` (the training loss at every step, list of floats; for the spherical model the CE at that
+    step's τ), ``history`` (dict: ``"step"`` -> list of
     ints, metric name -> list of floats at those steps), ``tau`` (final temperature; None for
-    :func:`train_ufm`), ``seconds`` (wall time), ``restart_losses`` (final loss of every restart) and
+    :func:`train_ufm`), ``seconds`` (wall time of the training loop, history metrics not included), ``restart_losses`` (final loss of every restart) and
     ``best`` (index of the returned restart).
     """
     W: torch.Tensor
@@ -186,12 +187,12 @@ def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-
     for t, Ws, Hs in snaps:
         Ws, Hs = Ws[0], Hs[0]
         hist["step"].append(t)
-        hist["nc1"].append(metrics.nc1(Hs, yc, K=K))
         Mc = metrics.class_means(Hs, yc, K=K) - Hs.mean(0)
-        hist["nc2"].append(metrics.nc2_maxangle(Mc))
-        hist["nc2_equinorm"].append(metrics.nc2_equinorm(Mc))
-        hist["nc3"].append(metrics.nc3(Ws, Hs, yc))
-        hist["nc4"].append(metrics.nc4(Ws, Hs, yc))
+        hist["nc1"].append(_safe(metrics.nc1, Hs, yc, K=K))
+        hist["nc2"].append(_safe(metrics.nc2_maxangle, Mc))
+        hist["nc2_equinorm"].append(_safe(metrics.nc2_equinorm, Mc))
+        hist["nc3"].append(_safe(metrics.nc3, Ws, Hs, yc))
+        hist["nc4"].append(_safe(metrics.nc4, Ws, Hs, yc))
     final = losses[-1].cpu()
     return UFMResult(W=W[0], H=H[0], y=y, loss=losses[:, 0].cpu().tolist(), history=hist, tau=None,
                      seconds=seconds, restart_losses=final.tolist(), best=0)
@@ -281,10 +282,12 @@ def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500
                      tau=tau, seconds=seconds, restart_losses=final.cpu().tolist(), best=best)
 
 
-def _rho_or_nan(W):
+def _safe(metric, *args, **kw):
+    """A metric's value, or NaN where it is undefined (e.g. NC1 once too much weight decay has sent
+    every feature to 0): a history should record that, not abort the run that produced it."""
     try:
-        return metrics.gnc2(W)
-    except ImportError:  # margins not installed yet: keep the history usable without rho
+        return metric(*args, **kw)
+    except ValueError:
         return float("nan")
 
 
@@ -294,9 +297,9 @@ def _gnc_history(snaps, best, y, K, taus):
         Ws, Hs = Ws[best], Hs[best]
         hist["step"].append(t)
         hist["tau"].append(taus[min(t, len(taus) - 1)])
-        hist["gnc1"].append(metrics.gnc1(Hs, y, K=K))
-        hist["gnc2"].append(_rho_or_nan(Ws))
-        hist["gnc3"].append(metrics.gnc3(Ws, Hs, y))
+        hist["gnc1"].append(_safe(metrics.gnc1, Hs, y, K=K))
+        hist["gnc2"].append(metrics.gnc2(Ws))
+        hist["gnc3"].append(_safe(metrics.gnc3, Ws, Hs, y))
         hist["cos_wy_h"].append(float((Ws[y] * Hs).sum(1).mean()))
         hist["spread"].append(metrics.within_class_spread(Hs, y, K=K))
     return hist

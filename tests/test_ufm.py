@@ -110,3 +110,10 @@ def test_ufm_validation():
         ufm.train_ufm(3, 2, 2, lam_W=-1.0)
     with pytest.raises(TypeError, match="steps"):
         ufm.train_ufm(3, 2, 2, steps=1.5)
+
+
+def test_too_much_weight_decay_gives_the_trivial_minimiser_without_crashing():
+    r = ufm.train_ufm(3, 4, 2, lam_W=0.5, lam_H=0.5, steps=200)
+    assert float(r.W.norm()) < 1e-3 and float(r.H.norm()) < 1e-3
+    assert r.loss[-1] == pytest.approx(math.log(3), abs=1e-5)  # CE of the all-zero logits
+    assert len(r.history["nc1"]) == len(r.history["step"])
