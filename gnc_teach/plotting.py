@@ -135,7 +135,7 @@ def plot_history(history: dict, ax=None, *, keys=None, log: bool = True, title: 
         if vals.shape != steps.shape:
             raise ValueError(f"history[{k!r}] has {vals.size} values but history['step'] has {steps.size}.")
         if log:
-            vals = np.where(vals > 0, vals, 1e-16)
+            vals = np.where((vals > 0) | np.isnan(vals), vals, 1e-16)  # NaN (undefined) stays a gap
         ax.plot(steps, vals, marker="o", ms=2.5, lw=1.5, label=k)
     if log:
         ax.set_yscale("log")

@@ -64,3 +64,10 @@ def test_plot_history_of_a_ufm_run():
     r = ufm.train_ufm(3, 2, 2, steps=20)
     ax = plotting.plot_history(r.history, keys=["nc1", "nc3"])
     assert len(ax.lines) == 2 and isinstance(r.W, torch.Tensor)
+
+
+def test_plot_history_keeps_nan_as_gaps_and_zero_visible():
+    hist = {"step": [0, 1, 2], "nc1": [1.0, float("nan"), 0.0]}
+    ax = plotting.plot_history(hist)
+    y = ax.lines[0].get_ydata()
+    assert y[0] == 1.0 and y[1] != y[1] and y[2] == 1e-16
