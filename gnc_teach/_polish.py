@@ -257,11 +257,38 @@ def tammes_kkt(X, *, tol=1e-9):
 
 
 # ----------------------------------------------------------------------------- Riesz energy
-def riesz_energy_np(X, s=1.0):
-    """``sum_{i<j} ||x_i - x_j||^{-s}`` in float64 (``s = 0``: the logarithmic energy ``-sum log||.||``)."""
-    i, j = np.triu_indices(len(X), 1)
-    D = np.linalg.norm(X[i] - X[j], axis=1)
-    return float(-np.log(D).sum()) if s == 0 else float((D ** -s).sum())
+def riesz_energy_np(X, s=1.0, *, chunk=2048):
+    """``sum_{i<j} ||x_i - x_j||^{-s}`` in float64 (``s = 0``: the logarithmic energy ``-sum log||.||``),
+    in row blocks (memory O(chunk K)); distances from differences, not from Gram entries, for accuracy."""
+    K = len(X)
+    total = 0.0
+    for i0 in range(0, K, chunk):
+        Xi = X[i0:i0 + chunk]
+        for a in range(len(Xi)):
+            i = i0 + a
+            D = np.linalg.norm(X[i + 1:] - Xi[a], axis=1) if K <= chunk else None
+            if D is None:
+                break
+            total += float(-np.log(D).sum()) if s == 0 else float((D ** -s).sum())
+        else:
+            continue
+        # large K: blockwise Gram distances ||x_i - x_j||^2 = |x_i|^2 + |x_j|^2 - 2<x_i, x_j>
+        sq = (X ** 2).sum(1)
+        D2 = np.maximum(sq[i0:i0 + chunk, None] + sq[None, :] - 2 * Xi @ X.T, 0.0)
+        mask = np.arange(K)[None, :] > np.arange(i0, i0 + len(Xi))[:, None]
+        D = np.sqrt(D2[mask])
+        total += float(-np.log(D).sum()) if s == 0 else float((D ** -s).sum())
+    return total
+
+
+def max_cos_blocks(X, *, chunk=2048):
+    """``max_{i != j} <x_i, x_j>`` in row blocks (memory O(chunk K))."""
+    best = -np.inf
+    for i0 in range(0, len(X), chunk):
+        G = X[i0:i0 + chunk] @ X.T
+        G[np.arange(G.shape[0]), np.arange(i0, i0 + G.shape[0])] = -np.inf
+        best = max(best, float(G.max()))
+    return best
 
 
 def polish_riesz(X, s=1.0, *, gtol=1e-13, maxiter=5000):

@@ -138,9 +138,7 @@ def _evaluable(Wnp: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def _min_angle(Wnp: np.ndarray) -> float:
-    G = Wnp @ Wnp.T
-    np.fill_diagonal(G, -np.inf)
-    return math.degrees(math.acos(float(np.clip(G.max(), -1.0, 1.0))))
+    return math.degrees(math.acos(float(np.clip(_polish.max_cos_blocks(Wnp), -1.0, 1.0))))
 
 
 def describe_code(W, *, kind: str = "given", s: float = 1.0, certificate=None, restarts=1,
@@ -241,7 +239,8 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
 
     Phase 1 maximises the soft-min over (k, j) of the margins <w_k - w_j, h_k> over unit W and unit
     per-class directions H (its maximum is rho*, MATH.md §3) for all restarts at once, with the
-    temperature annealed from ``tau[0]`` to ``tau[1]``. Phase 2 polishes the ``top`` best restarts with
+    temperature annealed to ``tau[1]`` from start values log-spaced over the restarts in
+    ``[tau[0]/tau_spread, tau[0]]`` (different start temperatures fall into different basins). Phase 2 polishes the ``top`` best restarts with
     SLSQP on the near-binding margin constraints (float64) and re-evaluates rho exactly.
     ``fast=True`` uses fewer steps and restarts (for lessons). Returns a :class:`CodeResult`; the value
     is a certified lower bound rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
@@ -385,7 +384,7 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
     for r in torch.argsort(E)[:top].tolist():
         Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
         info = {}
-        if polish and K <= 3000:
+        if polish and K * K * d <= 5e7:      # dense pair lists in the L-BFGS polish
             Xnp, info = _polish.polish_riesz(Xnp, s)
         e = _polish.riesz_energy_np(Xnp, s)
         if best is None or e < best[1]:
