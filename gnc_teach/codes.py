@@ -16,8 +16,9 @@ Scale. The smooth phase never forms a K x K matrix: the soft-min is a blockwise 
 memory O(R (K d + chunk^2)), time O(R K^2 d) per step. The dense SLSQP polish runs only when
 2 K d + 1 <= 800 (larger codes keep the smooth optimum; rho is still evaluated exactly). Measured on
 the project's 2-core CPU (shared, loaded): d = 10, K = 100 in ~20 s (rho 0.6636) and K = 200 in ~65 s
-(rho 0.5456) with the defaults; K = 20,000, d = 64: ~30 s per smooth step in float32, e.g.
-``softmax_code(20000, 64, restarts=1, steps=5, polish=False, dtype=torch.float32)``.
+(rho 0.5456) with the defaults; K = 20,000, d = 64: ~26-30 s per smooth step in float32;
+``softmax_code(20000, 64, restarts=1, steps=5, polish=False, dtype=torch.float32)`` took 255 s in all
+(smooth steps + exact rho + energy) with 1.55 GiB peak RSS (a K x K float64 matrix alone is 3.2 GB).
 On a GPU the same code runs unchanged (``device="cuda"``); the cost is one (K x K x d) matmul pair per
 step per restart, so K = 100,000, d = 512 is ~10^13 flops per step: expect seconds per step on a
 large GPU (not measured here: this project had no GPU). The exact rho evaluation at the end is a
