@@ -50,15 +50,13 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     CE itself is ~exp(-ρ/τ). Computed as softplus of a log-sum-exp over j ≠ y_i, stable at any τ.
     Returns a 0-d tensor. (Same value as :func:`gnc_teach.hardmax.ce_loss`, which detaches its inputs.)
     """
+    if log:  # the training objective of the spherical UFM, one restart
+        from .ufm import _tau_log_ce
+        return _tau_log_ce(W[None], H[None], y, tau)[0][0]
     logits = H @ W.T
     A = (logits - logits.gather(1, y[:, None])) / tau
     s = torch.logsumexp(A.scatter(1, y[:, None], float("-inf")), dim=1)   # log Σ_{j≠y} exp(a_j/τ)
-    if not log:
-        return torch.nn.functional.softplus(s).mean()
-    # log softplus(s) = s - e^s/2 + O(e^{2s}) for s << 0; the clamp keeps the other branch finite
-    logsp = torch.where(s < -30, s - torch.exp(s) / 2,
-                        torch.log(torch.nn.functional.softplus(s.clamp_min(-30))))
-    return tau * (torch.logsumexp(logsp, dim=0) - math.log(s.shape[0]))
+    return torch.nn.functional.softplus(s).mean()
 
 
 def stack(W, H) -> torch.Tensor:

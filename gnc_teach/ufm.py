@@ -140,6 +140,21 @@ def _ce(W, H, y, tau=1.0):
     return F.cross_entropy(logits.reshape(R * N, K), y.repeat(R), reduction="none").reshape(R, N).mean(1)
 
 
+def _tau_log_ce(W, H, y, tau):
+    """τ·log(mean CE) and mean CE per restart: W ``(R,K,d)``, H ``(R,N,d)`` -> two ``(R,)`` tensors.
+
+    CE_i = softplus(s_i) with s_i = log Σ_{j≠y_i} exp(<w_j - w_{y_i}, h_i>/τ). At small τ, CE_i ~ e^{s_i}
+    underflows to 0 in float64 (s_i ~ -ρ/τ), and log(0) would poison the gradients with NaN; here
+    log softplus(s) = s - e^s/2 + O(e^{2s}) for s << 0 keeps every value and gradient finite.
+    """
+    logits = H @ W.transpose(1, 2)
+    idx = y[None, :, None].expand(W.shape[0], -1, 1)
+    A = (logits - logits.gather(2, idx)) / tau
+    s = torch.logsumexp(A.scatter(2, idx, float("-inf")), dim=2)           # (R, N)
+    logsp = torch.where(s < -30, s - torch.exp(s) / 2, torch.log(F.softplus(s.clamp_min(-30))))
+    return tau * (torch.logsumexp(logsp, dim=1) - math.log(s.shape[1])), logsp.detach().exp().mean(1)
+
+
 def _check_sizes(K, d, n, steps, record_every, *, per):
     K = check_int(K, "K", minimum=2)
     d = check_int(d, "d", minimum=1)
@@ -264,11 +279,10 @@ def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500
         if not (tt > 0 and math.isfinite(tt)):
             raise ValueError(f"schedule gave tau={tt} at step {t}; every tau must be finite and > 0.")
         taus.append(tt)
-        loss = _ce(W, H, y, tt)
         # τ·log(CE) has the same minimisers as CE at a fixed τ, but gradients of order one at every τ;
         # raw CE gradients shrink like exp(-margin/τ), and Adam's running second moment would then
         # remember the large early gradients for tens of thousands of steps and freeze the fine tuning.
-        return tt * torch.log(loss), loss
+        return _tau_log_ce(W, H, y, tt)
 
     t0 = time.perf_counter()
     W, H, losses, snaps = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr,
