@@ -30,6 +30,7 @@ import functools
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,7 +120,10 @@ def _exact_rho(Wnp: np.ndarray):
 def _rho_and_h(Wnp: np.ndarray):
     """``(rho, H)`` for the polish; ``(-inf, None)`` if the exact solver gives up (that step is rejected)."""
     try:
-        rho, _, H, _ = _exact_rho(Wnp)
+        # intermediate iterates only: the returned code is re-evaluated, and warned about, in describe_code
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rho, _, H, _ = _exact_rho(Wnp)
     except RuntimeError:
         return -math.inf, None
     return rho, H

@@ -125,6 +125,8 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
     z = u
     rows, live = r, torch.ones(B, dtype=torch.bool, device=dev)
     bland = torch.zeros(B, dtype=torch.bool, device=dev)
+    fresh = torch.zeros(B, dtype=torch.bool, device=dev)  # Minv recomputed exactly since F last changed
+    eye_s = lambda k: torch.eye(k, dtype=dt, device=dev)
     for step in range(max_steps or 4 * m + 20):
         occ = idx >= 0
         if s < s_max and bool((occ.all(1) & live).any()):  # a row needs a free slot: grow the slots
@@ -187,12 +189,22 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
             Ysw[torch.arange(sw.numel(), device=dev), :, i] = Q[rows[sw], :, j[sw]]
             QFF = torch.gather(Ysw, 1, I.clamp_min(0).unsqueeze(2).expand(-1, -1, s))
             Mi, info = torch.linalg.inv_ex(torch.where(o.unsqueeze(2) & o.unsqueeze(1), QFF,
-                                                       torch.eye(s, dtype=dt, device=dev)))
+                                                       eye_s(s)))
             ok = (info == 0) & torch.isfinite(Mi).flatten(1).all(1)  # else: keep F, let the certificate judge
             sw, us, I, Ysw, Mi, o = sw[ok], us[ok], I[ok], Ysw[ok], Mi[ok], o[ok]
             u[sw], idx[sw], Y[sw], Minv[sw], bland[sw] = us, I, Ysw, Mi, True
             z[sw] = (Mi @ o.to(dt).unsqueeze(2)).squeeze(2)
             done[swap.nonzero().squeeze(1)[~ok]] = True
+        fresh &= ~(bad | add | swap)
+        if (done & ~fresh).any():  # the updated inverse drifts: confirm "optimal" with an exact one first
+            re = (done & ~fresh).nonzero().squeeze(1)
+            o = idx[re] >= 0
+            QFF = torch.gather(Y[re], 1, idx[re].clamp_min(0).unsqueeze(2).expand(-1, -1, s))
+            Mi, info = torch.linalg.inv_ex(torch.where(o.unsqueeze(2) & o.unsqueeze(1), QFF, eye_s(s)))
+            ok = (info == 0) & torch.isfinite(Mi).flatten(1).all(1)  # singular F: nothing better to do
+            re, Mi, o = re[ok], Mi[ok], o[ok]
+            Minv[re], z[re], fresh[re] = Mi, (Mi @ o.to(dt).unsqueeze(2)).squeeze(2), True
+            done[re] = False                             # one more step, priced with the exact inverse
         if done.any():  # retire finished rows: remember F, solved exactly below
             fin = done.nonzero().squeeze(1)
             F[rows[fin], :s] = idx[fin]
@@ -202,7 +214,7 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
             if 4 * int(live.sum()) < 3 * n:  # drop retired rows from the batch now and then
                 keep = live.nonzero().squeeze(1)
                 rows, idx, Minv, u, z, Y = rows[keep], idx[keep], Minv[keep], u[keep], z[keep], Y[keep]
-                live, bland = live[keep], bland[keep]
+                live, bland, fresh = live[keep], bland[keep], fresh[keep]
     else:  # step limit (cycling under rounding; not seen in practice): keep the current F, the
         F[rows[live], :s] = idx[live]  # certificate in one_vs_rest_distance judges it
     # one exact solve of Q_FF u = 1 per row, free of the drift of the updated inverses

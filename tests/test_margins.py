@@ -378,3 +378,22 @@ def test_large_scale_10k_by_128():
     det = one_vs_rest_distance(W, return_details=True)
     assert float(det.gap.max()) <= GAP
     assert float(det.rho.min()) >= 1 - max_cos(W) - 1e-12
+
+
+def test_near_degenerate_face_certifies():
+    """Regression: an optimised softmax code (K=100, d=10, from softmax_code's search) where row 10's
+    nearest face holds 11 almost affinely dependent points (Schur complement ~1e-15). The rank-one
+    updated inverse had drifted and retired the row with a 5e-8 certificate violation; the solver now
+    confirms optimality with an exact inverse before it retires a row."""
+    import pathlib
+    import warnings
+
+    import numpy as np
+    W = torch.from_numpy(np.load(pathlib.Path(__file__).parent / "data" /
+                                 "softmax_code_K100_d10_near_degenerate_face.npy"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        det = one_vs_rest_distance(W, return_details=True)
+    assert float(det.gap.max()) <= 1e-10
+    assert float(det.rho[10]) == pytest.approx(0.66457602461, abs=1e-10)
+    assert float(det.rho.min()) == pytest.approx(0.6644348144352622, abs=1e-12)
