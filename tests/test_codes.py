@@ -70,9 +70,9 @@ def test_softmax_d3_matches_tammes(K):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("K", sweep(range(4, 31), {21, 25, 29}))
+@pytest.mark.parametrize("K", range(4, 31))
 def test_softmax_d3_sweep(K):
-    res = codes.softmax_code(K, 3, restarts=64)
+    res = codes.softmax_code(K, 3)      # the defaults: that is what the targets are about
     if K <= 16:
         assert abs(res.rho - rho_tammes(K)) <= 1e-7
     else:  # a Tammes code is feasible with rho >= 1 - max cos
@@ -87,9 +87,9 @@ def test_tammes_d3(K):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("K", sweep(range(4, 31), {21, 29}))
+@pytest.mark.parametrize("K", sweep(range(4, 31), {29}))
 def test_tammes_d3_sweep(K):
-    res = codes.tammes_code(K, 3, restarts=64)
+    res = codes.tammes_code(K, 3)
     assert res.min_angle >= TAMMES[K]["min_angle_deg"] - 1e-6
 
 
@@ -104,7 +104,7 @@ def test_thomson_d3(K):
 @pytest.mark.slow
 @pytest.mark.parametrize("K", range(2, 31))
 def test_thomson_d3_sweep(K):
-    res = codes.thomson_code(K, 3, restarts=64)
+    res = codes.thomson_code(K, 3)
     ref = THOMSON[K]["energy"]
     assert abs(res.energy - ref) <= 1e-9 * ref + 1e-9
 
@@ -117,9 +117,9 @@ def test_petersen_code_d4_k10():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("K,d,value", [pytest.param(24, 4, 0.5, marks=MISS), (16, 5, 0.8), (27, 6, 0.75)])
+@pytest.mark.parametrize("K,d,value", [(24, 4, 0.5), (16, 5, 0.8), (27, 6, 0.75)])
 def test_symmetric_codes(K, d, value):
-    assert codes.softmax_code(K, d, restarts=64).rho >= value - 1e-7
+    assert codes.softmax_code(K, d).rho >= value - 1e-7
 
 
 @pytest.mark.slow
