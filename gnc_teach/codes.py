@@ -14,7 +14,7 @@ gap to the upper bound (``.gap``) and first-order certificates (``.certificate``
 
 Scale. The smooth phase never forms a K x K matrix: the soft-min is a blockwise online log-sum-exp,
 memory O(R (K d + chunk^2)), time O(R K^2 d) per step. The dense SLSQP polish runs only when
-2 K d + 1 <= 800 (larger codes keep the smooth optimum; rho is still evaluated exactly). Measured on
+2 K d + 1 <= 451 (larger codes keep the smooth optimum; rho is still evaluated exactly). Measured on
 the project's 2-core CPU: d = 10, K = 100 in ~5.5 s (rho 0.664435), K = 200 in ~11 s (rho 0.545410),
 K = 250 in ~15 s with the defaults (d = 3, 10 or 32); K = 20,000, d = 64: ~26-30 s per smooth step in float32;
 ``softmax_code(20000, 64, restarts=1, steps=5, polish=False, dtype=torch.float32)`` took 255 s in all
@@ -188,7 +188,7 @@ def _defaults(K, restarts, steps, fast):
         if fast:
             restarts = max(2, min(16, 1024 // K))
         elif K <= 64:  # cheap restarts; at d=3, 32 of them missed the records for K = 21, 25, 29 (seed 0)
-            restarts = 128
+            restarts = min(128, max(32, 2 ** 17 // K ** 2))  # a step costs ~R K^2 d: bound R K^2
         else:
             restarts = max(4, min(32, 2048 // K))
     if steps is None:
@@ -280,7 +280,7 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     for r in order:
         Wnp = _evaluable(_polish._unit(X[r, :K].detach().cpu().double().numpy()))
         info = {}
-        if polish and K * d <= 4000:
+        if polish:
             Wnp, rho, H, info = _polish.polish_softmax(Wnp, _rho_and_h)
         else:
             rho = _rho_and_h(Wnp)[0]
