@@ -5,12 +5,33 @@ Every public function validates at the boundary with these helpers, so that bad 
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
 import torch
 
-__all__ = ["default_device", "resolve", "as_matrix", "as_labels", "check_int", "check_positive"]
+__all__ = ["default_device", "resolve", "as_matrix", "as_labels", "check_int", "check_positive",
+           "one_cpu_thread"]
+
+
+@contextlib.contextmanager
+def one_cpu_thread(active: bool = True):
+    """Run the block with one torch CPU thread, restored afterwards (a no-op when ``active`` is false).
+
+    For small problems (UFM-sized tensors, the lockstep loops of the exact solvers) intra-op threads only
+    add start-up and synchronisation; on a busy 2-core machine (pytest -n 2) two threads were measured
+    10-40x slower than one. Callers decide what "small" means and pass it as ``active``.
+    """
+    old = torch.get_num_threads()
+    if not active or old == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def default_device() -> torch.device:

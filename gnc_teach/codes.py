@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _polish
 from ._sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
-from ._tensor import as_matrix, check_int, check_positive, resolve
+from ._tensor import as_matrix, check_int, check_positive, one_cpu_thread, resolve
 from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
 
 __all__ = ["CodeResult", "softmax_code", "tammes_code", "thomson_code", "riesz_energy", "describe_code"]
@@ -206,13 +206,8 @@ def _small_problems_single_threaded(solver):
         on_cpu = dev is None and not torch.cuda.is_available() or str(dev).startswith("cpu")
         if not (small and on_cpu):
             return solver(K, d, **kw)
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with threadpool_limits(limits=1):
-                return solver(K, d, **kw)
-        finally:
-            torch.set_num_threads(old)
+        with one_cpu_thread(), threadpool_limits(limits=1):   # torch's and numpy/scipy's BLAS pools
+            return solver(K, d, **kw)
     return wrapped
 
 

@@ -16,14 +16,13 @@ Shapes: ``W (K, d)`` (row = class), ``H (N, d)``, ``y (N,)``. Everything runs in
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
 
 import torch
 
-from ._tensor import as_labels, as_matrix, check_int, check_positive, resolve
+from ._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
 
 __all__ = ["gaps", "ce_loss", "tau_ce", "hinge", "sample_margins", "hardmax_objective",
            "tau_ce_gap_bound", "best_known_rho", "one_cpu_thread", "TauSweep", "tau_sweep"]
@@ -118,17 +117,6 @@ def _reduce(x, reduction):
 
 
 # ----------------------------------------------------------------------------- τ sweep of the UFM
-@contextlib.contextmanager
-def one_cpu_thread(active: bool = True):
-    """Run the block with one torch CPU thread: for UFM-sized problems (K·n·d of a few hundred) thread
-    start-up dominates every op, and on a busy 2-core machine two threads can be ~30x slower than one."""
-    old = torch.get_num_threads()
-    if active:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @dataclass

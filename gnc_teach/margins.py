@@ -23,13 +23,12 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
 from torch.nn.functional import pad
 
-from ._tensor import as_matrix, check_int, check_positive
+from ._tensor import as_matrix, check_int, check_positive, one_cpu_thread
 from .geometry import max_cos
 
 __all__ = ["OneVsRest", "one_vs_rest_distance", "rho", "rho_upper_bound", "rho_lower_bound",
@@ -235,19 +234,6 @@ def _compact(C: torch.Tensor, lam: torch.Tensor):
     return torch.where(w > 0, torch.gather(C, 1, i), -1), w / w.sum(1, keepdim=True)
 
 
-@contextmanager
-def _one_thread(device: torch.device):
-    """Run the lockstep loop on one CPU thread: its many small ops gain nothing from intra-op threads
-    and lose a lot when cores are oversubscribed (e.g. pytest -n 2 on two cores). Restored afterwards."""
-    n = torch.get_num_threads()
-    if device.type != "cpu" or n == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float, budget: int,
@@ -255,7 +241,7 @@ def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float
     """Simplex weights ``(n, m)`` of the nearest point to w_k in conv{w_j : j in C[k]}, k in ``rows``, in chunks."""
     n, m = C.shape
     step = max(1, budget // (m * m + m * X.shape[1]))  # bounds the (step, m, m) and (step, m, d) tensors
-    with _one_thread(X.device):
+    with one_cpu_thread(X.device.type == "cpu"):  # many small ops: threads only add overhead
         return torch.cat([_min_norm_point(X[C[s:s + step]] - X[rows[s:s + step]].unsqueeze(1), eps=eps,
                                           init=None if init is None else init[s:s + step], pivot=pivot)
                           for s in range(0, n, step)])
@@ -293,7 +279,7 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     max_rounds = check_int(max_rounds, "max_rounds", minimum=0)
     K, d = W.shape
     small = K * K * d < 1 << 30  # small problems: every op is small, run all of it on one thread
-    with _one_thread(W.device) if small else nullcontext():
+    with one_cpu_thread(small and W.device.type == "cpu"):
         return _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds)
 
 

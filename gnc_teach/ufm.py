@@ -15,7 +15,6 @@ Restarts run as one batch: W ``(R, K, d)``, H ``(R, N, d)``, one loss per restar
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import time
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._tensor import check_int, check_positive, resolve
+from ._tensor import check_int, check_positive, one_cpu_thread, resolve
 from . import metrics
 
 __all__ = ["UFMResult", "train_ufm", "train_spherical_ufm", "ufm_labels"]
@@ -72,19 +71,6 @@ def _tangent(X, G):
     return G - (G * X).sum(-1, keepdim=True) * X
 
 
-@contextlib.contextmanager
-def _one_thread_if_small(X):
-    """Run tiny CPU problems on one thread: for a few hundred numbers per tensor, intra-op threads only
-    add synchronisation (10-40x slower on a busy 2-core machine). The global setting is restored."""
-    if X.device.type != "cpu" or X.numel() > 200_000:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, eps=1e-8):
@@ -95,7 +81,7 @@ def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, e
     renormalises the rows after every step. Returns the final W, H, the ``(steps, R)`` losses and
     CPU snapshots ``(step, W, H)`` every ``record_every`` steps (and at the end).
     """
-    with _one_thread_if_small(H):
+    with one_cpu_thread(H.device.type == "cpu" and H.numel() <= 200_000):  # tiny tensors: 1 thread
         return _adam_loop(W, H, loss_fn, steps=steps, lr=lr, sphere=sphere, record_every=record_every,
                           lr_min_ratio=lr_min_ratio, eps=eps)
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gnc_teach import default_device
-from gnc_teach._tensor import as_labels, as_matrix, check_int, check_positive, resolve
+from gnc_teach._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
 
 
 def test_default_device_follows_cuda_availability():
@@ -86,3 +86,20 @@ def test_check_int_and_positive():
             check_positive(bad, "tau")
     with pytest.raises(TypeError, match="tau must be a real number"):
         check_positive("0.1", "tau")
+
+
+def test_one_cpu_thread_sets_one_thread_and_restores():
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_cpu_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with one_cpu_thread(False):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError):
+            with one_cpu_thread():
+                raise RuntimeError("restored even on error")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)

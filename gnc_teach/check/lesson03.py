@@ -69,7 +69,7 @@ def tau_ce(fn):
         if err > 1e-8 * max(1.0, float(ref.abs().max())):
             raise Fail(f"inside the bounds but not equal to τ·CE at tau={tau} (off by up to {err:.1e}). "
                        "Hint: check the label indexing: the gaps are <w_j, h_i> - <w_{y_i}, h_i>.")
-    return f"within [hinge, hinge + τ log K] and equal to τ·CE (to 1e-8) for 5 temperatures down to τ = 1e-3."
+    return "within [hinge, hinge + τ log K] and equal to τ·CE (to 1e-8) for 5 temperatures down to τ = 1e-3."
 
 
 # ----------------------------------------------------------------------------- HardMax objective
