@@ -73,8 +73,8 @@ def _wrong_error(K, d):
 @pytest.mark.parametrize("fn, pattern", [
     (lambda K, d: torch.eye(K, d), "rows are not unit vectors: for K=2, d=1 row 1 has norm 0"),
     (lambda K, d: 2 * geometry.simplex_etf(K, d), "rows are not unit vectors.*norm 2"),
-    (lambda K, d: geometry.simplex_etf(K, d).T, r"shape \(1, 2\), expected \(2, 1\)"),
-    (lambda K, d: torch.eye(K) - 1 / K, r"shape \(2, 2\), expected \(2, 1\)"),
+    (lambda K, d: geometry.simplex_etf(K, d).T, r"shape \(1, 2\), expected shape \(2, 1\)"),
+    (lambda K, d: torch.eye(K) - 1 / K, r"shape \(2, 2\), expected shape \(2, 1\)"),
     (lambda K, d: torch.nn.functional.normalize(torch.ones(K, d), dim=1), "do not sum to zero"),
     (lambda K, d: torch.cat([geometry.simplex_etf(K, d)[:1], -geometry.simplex_etf(K, d)[1:]])
      if K > 2 else geometry.simplex_etf(K, d), "do not sum to zero"),
@@ -124,7 +124,7 @@ def _inner(W):
     (lambda W: geometry.max_cos(W) - 1 / (W.shape[0] - 1), "sign slip"),
     (lambda W: -1.0, "negative"),
     (lambda W: 0.0, r"your gap 0 is wrong"),
-    (lambda W: torch.ones(3), "single number"),
+    (lambda W: torch.ones(3), "one number"),
 ])
 def test_welch_gap_wrong_answers(fn, pattern):
     failed(check.welch_gap(fn), pattern)

@@ -8,8 +8,12 @@ raises ``AssertionError`` so that solution notebooks fail loudly under nbval.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass
+
+import numpy as np
+import torch
 
 PASS, FAIL = "✅", "❌"
 
@@ -49,6 +53,52 @@ def call_student(fn, *args, **kwargs):
         raise
     except Exception as exc:  # the student's bug, reported, not re-raised
         raise Fail(f"your function raised {type(exc).__name__}: {exc}") from None
+
+
+def as_array(value, what: str, shape=None) -> np.ndarray:
+    """The student's result as a finite float64 numpy array (of ``shape`` if given), else :class:`Fail`.
+
+    ``what`` names the result in the message, e.g. ``"your function(4, 3)"``.
+    """
+    if value is None:
+        raise Fail(f"{what} returned None. Hint: did you forget `return`?")
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        if value.is_complex():
+            raise Fail(f"{what} returned a complex tensor; the answer is real.")
+        value = value.to(torch.float64).numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Fail(f"{what} returned {type(value).__name__}, which is not an array of numbers. "
+                   "Hint: return a torch tensor or numpy array.") from None
+    if shape is not None and arr.shape != tuple(shape):
+        hint = " Hint: rows are classes, so transpose." if arr.ndim == 2 and arr.shape == tuple(shape)[::-1] else ""
+        raise Fail(f"{what} has shape {arr.shape}, expected shape {tuple(shape)}.{hint}")
+    if not np.isfinite(arr).all():
+        raise Fail(f"{what} contains NaN or inf. Hint: look for a division by zero.")
+    return arr
+
+
+def as_scalar(value, what: str) -> float:
+    """The student's result as one finite Python float (a number, 0-d or one-element tensor/array)."""
+    if value is None:
+        raise Fail(f"{what} returned None. Hint: did you forget `return`?")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise Fail(f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
+        value = value.detach().cpu().item()
+    elif isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise Fail(f"{what} should be one number, got an array of shape {value.shape}. "
+                       "Hint: reduce with .max()/.sum() and return a float.")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise Fail(f"{what} should be a number (float or 0-d tensor), got {type(value).__name__}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise Fail(f"{what} is {value}; it should be a finite number.")
+    return value
 
 
 def checker(fn):

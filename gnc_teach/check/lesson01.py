@@ -11,43 +11,12 @@ import numpy as np
 import torch
 
 from .. import geometry, metrics
-from ._core import Fail, call_student, checker
+from ._core import Fail, as_array, as_scalar, call_student, checker
 
 __all__ = ["simplex_etf", "welch_gap", "class_means", "nc1", "spread_points"]
 
 TOL = 1e-6  # float64 answers are exact to ~1e-12; 1e-6 also accepts a careful float32 answer
 REL = 1e-4  # relative tolerance for NC1, whose float32 value loses digits to the pseudo-inverse
-
-
-def _array(out, what: str, shape=None) -> np.ndarray:
-    """The student's result as a float64 numpy array, or a Fail saying what is wrong with it."""
-    if out is None:
-        raise Fail(f"{what} returned None. Hint: did you forget `return`?")
-    if isinstance(out, torch.Tensor):
-        out = out.detach().cpu()
-        if out.is_complex():
-            raise Fail(f"{what} returned a complex tensor; the answer is real.")
-        out = out.to(torch.float64).numpy()
-    try:
-        arr = np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Fail(f"{what} returned {type(out).__name__}, which is not an array of numbers. "
-                   "Hint: return a torch tensor or numpy array.") from None
-    if shape is not None and arr.shape != tuple(shape):
-        hint = (" Hint: rows are classes, so transpose." if arr.shape == tuple(shape)[::-1]
-                else "")
-        raise Fail(f"{what} has shape {arr.shape}, expected {tuple(shape)}.{hint}")
-    if not np.isfinite(arr).all():
-        raise Fail(f"{what} contains NaN or inf. Hint: look for a division by zero.")
-    return arr
-
-
-def _scalar(out, what: str) -> float:
-    arr = _array(out, what)
-    if arr.size != 1:
-        raise Fail(f"{what} should be a single number, got an array of shape {arr.shape}. "
-                   "Hint: reduce with .max()/.sum() and return a float.")
-    return float(arr.reshape(()))
 
 
 def _rng(seed):
@@ -60,7 +29,7 @@ def simplex_etf(fn):
     """``fn(K, d)`` must return a ``(K, d)`` simplex ETF for d >= K-1 and raise ValueError for d < K-1."""
     for K, d in [(2, 1), (3, 2), (4, 3), (5, 4), (3, 5), (6, 8)]:
         what = f"your function({K}, {d})"
-        W = _array(call_student(fn, K, d), what, (K, d))
+        W = as_array(call_student(fn, K, d), what, (K, d))
         norms = np.linalg.norm(W, axis=1)
         k = int(np.argmax(np.abs(norms - 1)))
         if abs(norms[k] - 1) > TOL:
@@ -111,7 +80,7 @@ def welch_gap(fn):
         cases.append(X)
     for X in cases:
         K = X.shape[0]
-        got = _scalar(call_student(fn, X.clone()), f"your function on a ({K}, {X.shape[1]}) input")
+        got = as_scalar(call_student(fn, X.clone()), f"your function on a ({K}, {X.shape[1]}) input")
         ref = _max_cos(X) + 1 / (K - 1)
         if abs(got - ref) <= TOL:
             continue
@@ -132,7 +101,7 @@ def welch_gap(fn):
                    "largest cosine over distinct pairs, minus -1/(K-1).")
     for K, d in [(4, 3), (5, 7)]:
         W = geometry.simplex_etf(K, d, seed=K)
-        got = _scalar(call_student(fn, W.clone()), f"your function on a ({K}, {d}) simplex ETF")
+        got = as_scalar(call_student(fn, W.clone()), f"your function on a ({K}, {d}) simplex ETF")
         if abs(got) > TOL:
             raise Fail(f"on a rotated simplex ETF (K={K}, d={d}) your gap is {got:.3g}, not 0.")
     return "nonnegative on random configurations, 0 on simplex ETFs, scale-invariant."
@@ -155,7 +124,7 @@ def class_means(fn):
     for seed, (K, d, n) in enumerate([(3, 2, 4), (5, 3, 6), (4, 7, 3)]):
         H, y = _features(seed, K, d, n, unequal=True)
         what = f"your function on N={len(y)} features of K={K} classes in R^{d}"
-        M = _array(call_student(fn, H.clone(), y.clone()), what, (K, d))
+        M = as_array(call_student(fn, H.clone(), y.clone()), what, (K, d))
         ref = metrics.class_means(H, y).numpy()
         if np.allclose(M, ref, atol=1e-5, rtol=1e-5):
             continue
@@ -179,7 +148,7 @@ def nc1(fn):
         what = f"your function on K={K} balanced classes in R^{d}"
         singular = ". Hint: when d > K-1, Σ_B is singular; use the pseudo-inverse." if d > K - 1 else ""
         try:
-            got = _scalar(call_student(fn, H.clone(), y.clone()), what)
+            got = as_scalar(call_student(fn, H.clone(), y.clone()), what)
         except Fail as exc:
             raise Fail(f"{exc}{singular if 'raised' in str(exc) else ''}") from None
         ref = metrics.nc1(H, y)
@@ -200,12 +169,12 @@ def nc1(fn):
     # Properties: zero for collapsed features, invariant to rotation, scale and translation.
     H, y = _features(20, 4, 3, 5)
     M = metrics.class_means(H, y)
-    if abs(_scalar(call_student(fn, M[y].clone(), y.clone()), "NC1 of collapsed features")) > 1e-6:
+    if abs(as_scalar(call_student(fn, M[y].clone(), y.clone()), "NC1 of collapsed features")) > 1e-6:
         raise Fail("when every feature equals its class mean (full collapse) NC1 must be 0.")
     Q = geometry.random_rotation(3, seed=1)
     moved = 2.5 * H @ Q.T + torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
-    a = _scalar(call_student(fn, H.clone(), y.clone()), "NC1")
-    b = _scalar(call_student(fn, moved, y.clone()), "NC1 of rotated, scaled, shifted features")
+    a = as_scalar(call_student(fn, H.clone(), y.clone()), "NC1")
+    b = as_scalar(call_student(fn, moved, y.clone()), "NC1 of rotated, scaled, shifted features")
     if not math.isclose(a, b, rel_tol=REL):
         raise Fail("NC1 changed when the features were rotated, scaled and shifted; it must not.")
     return "matches tr(Σ_W Σ_B^†)/K for d = K-1 and d > K-1; 0 under collapse; invariant."
@@ -221,7 +190,7 @@ def spread_points(fn):
     """
     found = {}
     for K, d in [(3, 2), (4, 3), (5, 3)]:
-        W = _array(call_student(fn, K, d), f"your function({K}, {d})", (K, d))
+        W = as_array(call_student(fn, K, d), f"your function({K}, {d})", (K, d))
         norms = np.linalg.norm(W, axis=1)
         if np.abs(norms - 1).max() > 1e-4:
             raise Fail(f"for K={K}, d={d} the rows are not unit vectors (norms {norms.min():.3g}.."

@@ -7,52 +7,18 @@ up to ``TOL``.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 
-from ._core import Fail, call_student, checker
+from ._core import Fail, as_array, as_scalar, call_student, checker
 
 __all__ = ["hull_distance", "margin_direction", "not_optimal", "softmax_bound"]
 
 TOL = 1e-6  # absolute tolerance on a distance / margin (the reference brackets are ~1e-12 wide)
 
 
-# ---------------------------------------------------------------------------- conversion helpers
-def _scalar(value, what: str) -> float:
-    """A finite Python float from a float, numpy scalar or one-element tensor/array, else Fail."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise Fail(f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        value = value.detach().cpu().item()
-    elif isinstance(value, np.ndarray):
-        if value.size != 1:
-            raise Fail(f"{what} should be one number, got an array of shape {value.shape}.")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise Fail(f"{what} should be a number (float or 0-d tensor), got {type(value).__name__}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise Fail(f"{what} is {value}; it should be a finite number.")
-    return value
-
-
-def _array(value, what: str, shape: tuple) -> np.ndarray:
-    """A float64 numpy array of exactly ``shape`` from a tensor/array/list, else Fail."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().to(torch.float64).numpy()
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Fail(f"{what} should be a real array of shape {shape}, got {type(value).__name__}.") from None
-    if arr.shape != shape:
-        raise Fail(f"{what} should have shape {shape}, got {arr.shape}.")
-    if not np.isfinite(arr).all():
-        raise Fail(f"{what} contains NaN or inf.")
-    return arr
-
-
+# ---------------------------------------------------------------------------- reference helpers
 def _details(W: np.ndarray):
     """Certified one-vs-rest distances of the rows of ``W`` (float64)."""
     from ..margins import one_vs_rest_distance
@@ -71,7 +37,7 @@ def _rho(W: np.ndarray) -> float:
 
 
 def _unit_code(value, what: str, shape: tuple) -> np.ndarray:
-    W = _array(value, what, shape)
+    W = as_array(value, what, shape)
     err = float(np.abs(np.linalg.norm(W, axis=1) - 1).max())
     if err > 1e-8:
         raise Fail(f"the rows of {what} must be unit vectors (largest | ||w_k|| - 1 | = {err:.1e}). "
@@ -112,7 +78,7 @@ def _hull_cases():
 def hull_distance(fn):
     """``fn(x, V)`` must return dist(x, conv{rows of V}) for x ``(d,)`` and V ``(m, d)`` (numpy float64)."""
     for name, x, V in _hull_cases():
-        got = _scalar(call_student(fn, x.copy(), V.copy()), f"on {name}, your function's result")
+        got = as_scalar(call_student(fn, x.copy(), V.copy()), f"on {name}, your function's result")
         lo, up = _bracket(x, V)
         if got < lo - TOL:
             raise Fail(f"on {name} your distance is too small (the certified lower bound is larger). "
@@ -123,16 +89,16 @@ def hull_distance(fn):
     # Invariances: a rigid motion, relabelling and scaling of the whole picture.
     rng = np.random.default_rng(7)
     x, V = rng.standard_normal(3), rng.standard_normal((5, 3))
-    base = _scalar(call_student(fn, x.copy(), V.copy()), "your function's result")
+    base = as_scalar(call_student(fn, x.copy(), V.copy()), "your function's result")
     Q, t = _rotation(3, 3), rng.standard_normal(3)
-    moved = _scalar(call_student(fn, Q @ x + t, V @ Q.T + t), "your function's result")
+    moved = as_scalar(call_student(fn, Q @ x + t, V @ Q.T + t), "your function's result")
     if abs(moved - base) > TOL:
         raise Fail("rotating and translating x and V together changed your distance; a distance "
                    "must be invariant under rigid motions.")
-    perm = _scalar(call_student(fn, x.copy(), V[::-1].copy()), "your function's result")
+    perm = as_scalar(call_student(fn, x.copy(), V[::-1].copy()), "your function's result")
     if abs(perm - base) > TOL:
         raise Fail("reordering the rows of V changed your distance; the hull does not depend on the order.")
-    scaled = _scalar(call_student(fn, 2.5 * x, 2.5 * V), "your function's result")
+    scaled = as_scalar(call_student(fn, 2.5 * x, 2.5 * V), "your function's result")
     if abs(scaled - 2.5 * base) > 2.5 * TOL:
         raise Fail("scaling x and V by 2.5 should scale the distance by 2.5.")
     return (f"matches the certified bounds on {sum(1 for _ in _hull_cases())} cases (tolerance {TOL:g}) "
@@ -156,7 +122,7 @@ def margin_direction(fn):
     min_{j != k} <w_k - w_j, h> equals rho_k(W) (the best possible, by the margin duality)."""
     for name, W, k in _margin_cases():
         K, d = W.shape
-        h = _array(call_student(fn, W.copy(), k), f"on {name}, your h", (d,))
+        h = as_array(call_student(fn, W.copy(), k), f"on {name}, your h", (d,))
         norm = float(np.linalg.norm(h))
         if abs(norm - 1) > TOL:
             raise Fail(f"on {name} your h has norm {norm:.6f}; the duality is over unit features. "
@@ -215,7 +181,7 @@ def softmax_bound(fn):
     that is attained where the lesson proves it is (K <= 2d), and at most 1 once K >= d+2."""
     for d in (2, 3, 4, 5):
         for K in range(2, 2 * d + 5):
-            b = _scalar(call_student(fn, K, d), f"your bound for K={K}, d={d}")
+            b = as_scalar(call_student(fn, K, d), f"your bound for K={K}, d={d}")
             if K <= d + 1:
                 W = np.hstack([_etf(K), np.zeros((K, d - K + 1))])
                 known = "the simplex ETF"

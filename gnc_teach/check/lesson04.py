@@ -7,49 +7,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from ._core import Fail, call_student, checker
+from ._core import Fail, as_array, as_scalar, call_student, checker
 
 __all__ = ["riemannian_gradient", "sphere_hessian", "certificate", "rattler"]
 
 F64 = torch.float64
 
 
-# ----------------------------------------------------------------------------- conversion helpers
-def _array(value, what: str, shape: tuple) -> torch.Tensor:
-    """A float64 tensor of exactly ``shape`` from a tensor/array/list, else Fail."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().to(F64)
-    try:
-        t = torch.as_tensor(np.asarray(value, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise Fail(f"{what} should be a real array of shape {shape}, got {type(value).__name__}.") from None
-    if tuple(t.shape) != tuple(shape):
-        raise Fail(f"{what} should have shape {tuple(shape)}, got {tuple(t.shape)}.")
-    if not torch.isfinite(t).all():
-        raise Fail(f"{what} contains NaN or inf.")
-    return t
-
-
-def _scalar(value, what: str) -> float:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise Fail(f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        value = value.detach().cpu().item()
-    elif isinstance(value, np.ndarray):
-        if value.size != 1:
-            raise Fail(f"{what} should be one number, got an array of shape {value.shape}.")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise Fail(f"{what} should be a number, got {type(value).__name__}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise Fail(f"{what} is {value}; it should be a finite number.")
-    return value
-
-
+# ----------------------------------------------------------------------------- reference helpers
 def _sphere(m, d, seed):
     X = torch.randn(m, d, generator=torch.Generator().manual_seed(seed), dtype=F64)
     return X / X.norm(dim=1, keepdim=True)
@@ -89,7 +56,7 @@ def riemannian_gradient(fn):
         X = _sphere(m, d, seed)
         A = torch.randn(m, d, generator=torch.Generator().manual_seed(seed + 10), dtype=F64)
         G = 3 * (X * A).sum(dim=1, keepdim=True) ** 2 * A            # ∇ of Σ <a_i, x_i>^3
-        V = _array(call_student(fn, X.clone(), G.clone()), "your result", (m, d))
+        V = torch.from_numpy(as_array(call_student(fn, X.clone(), G.clone()), "your result", (m, d)))
         normal = (V * X).sum(dim=1)
         if float(normal.abs().max()) > 1e-10:
             i = int(normal.abs().argmax())
@@ -120,7 +87,7 @@ def sphere_hessian(fn):
         B = torch.randn(d, d, generator=torch.Generator().manual_seed(seed), dtype=F64)
         A = (B + B.T) / 2
         x = _sphere(1, d, seed + 5)[0]
-        Hx = _array(call_student(fn, A.clone(), x.clone()), "your Hessian", (d, d))
+        Hx = torch.from_numpy(as_array(call_student(fn, A.clone(), x.clone()), "your Hessian", (d, d)))
         if float((Hx - Hx.T).abs().max()) > 1e-10:
             raise Fail(f"your Hessian is not symmetric (d={d}). Hint: a Hessian is a symmetric matrix.")
         P = torch.eye(d, dtype=F64) - torch.outer(x, x)
@@ -159,7 +126,7 @@ def certificate(fn):
             out = call_student(fn, W.clone(), k, h.clone(), lam.clone())
             if not isinstance(out, (tuple, list)) or len(out) != 2:
                 raise Fail("return a pair (lower, upper).")
-            lower, upper = _scalar(out[0], "lower"), _scalar(out[1], "upper")
+            lower, upper = as_scalar(out[0], "lower"), as_scalar(out[1], "upper")
             others = torch.cat([W[:k], W[k + 1:]])
             true_lower = float(((W[k] - others) @ (h / h.norm())).min())
             true_upper = float((W[k] - lam @ W).norm())
@@ -179,7 +146,7 @@ def certificate(fn):
         out = call_student(fn, W.clone(), k, hs, lam)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Fail("return a pair (lower, upper).")
-        gap = _scalar(out[1], "upper") - _scalar(out[0], "lower")
+        gap = as_scalar(out[1], "upper") - as_scalar(out[0], "lower")
         if not -1e-12 <= gap <= 1e-8:
             raise Fail(f"at the optimal (h*, λ*) the gap upper - lower should be ~0, got {gap:.2e}.")
     return "valid brackets for random (h, λ), and a gap < 1e-8 at the optimal certificate (3 codes)."
