@@ -89,6 +89,16 @@ def _nearest(X: torch.Tensor, m: int, chunk: int) -> torch.Tensor:
     return torch.cat(out)
 
 
+def _slot_inverse(Y: torch.Tensor, idx: torch.Tensor):
+    """Exact (Q_FF)^{-1} in slots (identity on free slots) from the columns ``Y (n, m, s)`` of the
+    passive sets ``idx (n, s)`` (−1 = free), and whether each inverse is usable (finite, non-singular)."""
+    occ = idx >= 0
+    QFF = torch.gather(Y, 1, idx.clamp_min(0).unsqueeze(2).expand(-1, -1, idx.shape[1]))
+    eye = torch.eye(idx.shape[1], dtype=Y.dtype, device=Y.device)
+    Mi, info = torch.linalg.inv_ex(torch.where(occ.unsqueeze(2) & occ.unsqueeze(1), QFF, eye))
+    return Mi, (info == 0) & torch.isfinite(Mi).flatten(1).all(1)
+
+
 def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = None, pivot: bool = False,
                     max_steps: int | None = None) -> torch.Tensor:
     """Weights λ ``(B, m)`` in the simplex minimising ‖Σ_i λ_i v_i‖ for each batch of points V ``(B, m, d)``.
@@ -125,7 +135,6 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
     rows, live = r, torch.ones(B, dtype=torch.bool, device=dev)
     bland = torch.zeros(B, dtype=torch.bool, device=dev)
     fresh = torch.zeros(B, dtype=torch.bool, device=dev)  # Minv recomputed exactly since F last changed
-    eye_s = lambda k: torch.eye(k, dtype=dt, device=dev)
     for step in range(max_steps or 4 * m + 20):
         occ = idx >= 0
         if s < s_max and bool((occ.all(1) & live).any()):  # a row needs a free slot: grow the slots
@@ -174,6 +183,10 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
         Minv[db, td, td] = 1.0
         Minv[ab, ta, ta] -= 1.0  # the bordered diagonal entry is 1/σ; the free slot held 1
         idx[db, td], u[db, td], z[db, td], Y[db, :, td] = -1, 0.0, 0.0, 0.0
+        if db.numel():  # a Schur downdate after a near-dependent add is inaccurate: invert exactly
+            Mi, ok = _slot_inverse(Y[db], idx[db])
+            db_ok, Mi = db[ok], Mi[ok]
+            Minv[db_ok], z[db_ok] = Mi, (Mi @ (idx[db_ok] >= 0).to(dt).unsqueeze(2)).squeeze(2)
         idx[ab, ta] = j[ab]
         Y[ab, :, ta] = Q[rows[ab], :, j[ab]]
         if swap.any():  # degenerate pivot: [v_j; 1] ≈ Σ y_i [v_i; 1], so u − t·y + t·e_j keeps Eu
@@ -186,22 +199,17 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
             o = I >= 0
             Ysw = Y[sw]
             Ysw[torch.arange(sw.numel(), device=dev), :, i] = Q[rows[sw], :, j[sw]]
-            QFF = torch.gather(Ysw, 1, I.clamp_min(0).unsqueeze(2).expand(-1, -1, s))
-            Mi, info = torch.linalg.inv_ex(torch.where(o.unsqueeze(2) & o.unsqueeze(1), QFF,
-                                                       eye_s(s)))
-            ok = (info == 0) & torch.isfinite(Mi).flatten(1).all(1)  # else: keep F, let the certificate judge
+            Mi, ok = _slot_inverse(Ysw, I)               # not ok: keep F, let the certificate judge
             sw, us, I, Ysw, Mi, o = sw[ok], us[ok], I[ok], Ysw[ok], Mi[ok], o[ok]
             u[sw], idx[sw], Y[sw], Minv[sw], bland[sw] = us, I, Ysw, Mi, True
+            fresh[sw] = True                             # Mi was just inverted exactly
             z[sw] = (Mi @ o.to(dt).unsqueeze(2)).squeeze(2)
             done[swap.nonzero().squeeze(1)[~ok]] = True
-        fresh &= ~(bad | add | swap)
+        fresh &= ~(bad | add)                            # F changed by a rank-one update
         if (done & ~fresh).any():  # the updated inverse drifts: confirm "optimal" with an exact one first
             re = (done & ~fresh).nonzero().squeeze(1)
-            o = idx[re] >= 0
-            QFF = torch.gather(Y[re], 1, idx[re].clamp_min(0).unsqueeze(2).expand(-1, -1, s))
-            Mi, info = torch.linalg.inv_ex(torch.where(o.unsqueeze(2) & o.unsqueeze(1), QFF, eye_s(s)))
-            ok = (info == 0) & torch.isfinite(Mi).flatten(1).all(1)  # singular F: nothing better to do
-            re, Mi, o = re[ok], Mi[ok], o[ok]
+            Mi, ok = _slot_inverse(Y[re], idx[re])       # singular F: nothing better to do
+            re, Mi, o = re[ok], Mi[ok], idx[re[ok]] >= 0
             Minv[re], z[re], fresh[re] = Mi, (Mi @ o.to(dt).unsqueeze(2)).squeeze(2), True
             done[re] = False                             # one more step, priced with the exact inverse
         if done.any():  # retire finished rows: remember F, solved exactly below

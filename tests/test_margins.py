@@ -397,3 +397,23 @@ def test_near_degenerate_face_certifies():
     assert float(det.gap.max()) <= 1e-10
     assert float(det.rho[10]) == pytest.approx(0.66457602461, abs=1e-10)
     assert float(det.rho.min()) == pytest.approx(0.6644348144352622, abs=1e-12)
+
+
+@pytest.mark.parametrize("d", [3, 4, 5, 6])
+def test_perturbed_cross_polytopes_certify(d):
+    """Regression: cross-polytopes moved by 1e-7 or 1e-5 have faces with (almost) affinely dependent
+    points. A Schur downdate right after a near-dependent add gave a wrong inverse, and the active set
+    cycled (gaps up to 1.6e-7); drops now re-invert exactly. (At 1e-9 a few rows still end with gaps
+    of ~1e-9, reported honestly by the certificate: see the closing note of the solver issue.)"""
+    import warnings
+    for seed in range(15):
+        g = torch.Generator().manual_seed(seed)
+        for eps in (1e-7, 1e-5):
+            W = torch.nn.functional.normalize(
+                cross_polytope(d, dtype=torch.float64) + eps * torch.randn(2 * d, d, generator=g, dtype=torch.float64),
+                dim=1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                det = one_vs_rest_distance(W, return_details=True)
+            assert float(det.gap.max()) <= 1e-10, (seed, eps)
+            assert float((det.lower - 1e-12 <= det.rho).all()) and float((det.rho <= det.upper + 1e-12).all())
