@@ -136,8 +136,9 @@ def polish_softmax(W, evaluate, *, rounds=4, delta=0.2):
     """
     rho, H = evaluate(W)
     info = {"polish_rounds": 0, "polish_constraints": 0}
-    # dense SLSQP costs O(n^3) per step: measured 37-49 s at n = 601 (K=100, d=3; K=75, d=4), 117 s at n = 769
-    if 2 * W.size + 1 > MAX_SLSQP_VARIABLES:   # (K=128, d=3) on 2 cores: keep the smooth optimum
+    # dense SLSQP costs O(n^3) per step; measured on 2 cores: 37-49 s at n = 601 (K=100, d=3; K=75,
+    # d=4), 117 s at n = 769 (K=128, d=3). Larger codes keep the smooth optimum.
+    if 2 * W.size + 1 > MAX_SLSQP_VARIABLES:
         info["polish"] = "skipped (too many variables for dense SLSQP)"
         return W, rho, H, info
     for _ in range(rounds):
