@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from scipy.optimize import OptimizeWarning, minimize, nnls
 
-__all__ = ["polish_softmax", "polish_tammes", "polish_riesz", "kkt_residual", "riesz_energy_np",
+__all__ = ["polish_softmax", "polish_tammes", "hop_tammes", "polish_riesz", "kkt_residual", "riesz_energy_np",
            "max_pairs"]
 
 #: constraints beyond which SLSQP (dense, O(n^3)) is not attempted
@@ -239,6 +239,21 @@ def polish_tammes(X, *, rounds=4, delta=0.2, maxiter=400, cap=max_pairs):
             break
     info["polish"] = "slsqp"
     return X, info
+
+
+def hop_tammes(X, *, hops, seed=0, scales=(0.03, 0.1, 0.2)):
+    """Monotonic basin hopping (Leary 2000) on a polished Tammes code: move every row by Gaussian noise
+    of scale ``scales[t % len(scales)]``, re-normalise, polish again, and keep the result only if its
+    max cosine drops. It escapes the near-optimal basins that the batched phase 1 can settle in (d = 3,
+    N = 28, 29). Returns ``(X, accepted hops)``."""
+    rng = np.random.default_rng(seed)
+    best, accepted = _max_cos(X), 0
+    for t in range(hops):
+        Y, _ = polish_tammes(_unit(X + scales[t % len(scales)] * rng.standard_normal(X.shape)))
+        mc = _max_cos(Y)
+        if mc < best - 1e-12:
+            X, best, accepted = Y, mc, accepted + 1
+    return X, accepted
 
 
 def _max_cos(X):

@@ -299,17 +299,23 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
 @_small_problems_single_threaded
 def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                 steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
-                lr=(0.05, 1e-4), tau=(0.3, 2e-4), tau_spread: float = 30.0, chunk: int = 2048, progress: bool = False) -> CodeResult:
+                hops: int | None = None, lr=(0.05, 1e-4), tau=(0.3, 2e-4), tau_spread: float = 30.0,
+                chunk: int = 2048, progress: bool = False) -> CodeResult:
     """A Tammes code: K unit rows maximising the minimal pairwise angle (minimising max_{i != j} <x_i, x_j>).
 
     Phase 1: soft-max of the cosines, -tau log sum_{i != j} exp(<x_i, x_j>/tau)... maximised as a
     soft-min of ``1 - <x_i, x_j>`` over all restarts at once; phase 2: SLSQP on the near-binding pairs
-    (float64). ``.min_angle`` is the objective; ``.rho`` is reported too (rho >= 1 - max cos).
+    (float64); phase 3: ``hops`` rounds of monotonic basin hopping from the best polished code
+    (perturb, re-polish, keep if better; default 64 when K d <= 96 and not ``fast``, else 0).
+    ``.min_angle`` is the objective; ``.rho`` is reported too (rho >= 1 - max cos).
     """
     K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
     device, dtype = resolve(device, dtype)
     R, steps = _defaults(K, restarts, steps, fast)
     top = min(R, check_int(top, "top", minimum=1) if top is not None else (3 if K <= 64 else 1))
+    if hops is None:  # cheap for small codes (~0.1 s per hop at K = 30, d = 3)
+        hops = 64 if K * d <= 96 and not fast else 0
+    hops = check_int(hops, "hops", minimum=0)
     t0 = time.perf_counter()
 
     def ascent(X, t):
@@ -333,6 +339,9 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
         if best is None or mc < best[1]:
             best = (Xnp, mc, info)
     Xnp, _, info = best
+    if polish and hops:
+        Xnp, accepted = _polish.hop_tammes(Xnp, hops=hops, seed=seed)
+        info = dict(info, hops=hops, hops_accepted=accepted)
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
     cert = dict(info)
     if K * d <= 400:
