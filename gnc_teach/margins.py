@@ -100,7 +100,7 @@ def _slot_inverse(Y: torch.Tensor, idx: torch.Tensor):
 
 
 def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = None, pivot: bool = False,
-                    max_steps: int | None = None) -> torch.Tensor:
+                    verify: bool = False, max_steps: int | None = None) -> torch.Tensor:
     """Weights λ ``(B, m)`` in the simplex minimising ‖Σ_i λ_i v_i‖ for each batch of points V ``(B, m, d)``.
 
     Lawson–Hanson active set on the equivalent NNLS  min_{u ≥ 0} ½uᵀQu − 1ᵀu, Q = VVᵀ + 11ᵀ, λ = u/Σu
@@ -112,6 +112,8 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
     support found on fewer candidates); by default each row starts at its nearest point.
     ``pivot``: exchange an entering point that is (almost) affinely dependent on F for a member
     (degenerate pivot, Bland's rule afterwards) instead of stopping there; used as a second try.
+    ``verify``: before a row retires, re-price it with an exactly inverted Q_FF (the updated inverse
+    can drift on near-degenerate faces); used when solving over all rows, and for the second try.
     """
     B, m, d = V.shape
     dev, dt = V.device, V.dtype
@@ -183,10 +185,11 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
         Minv[db, td, td] = 1.0
         Minv[ab, ta, ta] -= 1.0  # the bordered diagonal entry is 1/σ; the free slot held 1
         idx[db, td], u[db, td], z[db, td], Y[db, :, td] = -1, 0.0, 0.0, 0.0
-        if db.numel():  # a Schur downdate after a near-dependent add is inaccurate: invert exactly
-            Mi, ok = _slot_inverse(Y[db], idx[db])
-            db_ok, Mi = db[ok], Mi[ok]
-            Minv[db_ok], z[db_ok] = Mi, (Mi @ (idx[db_ok] >= 0).to(dt).unsqueeze(2)).squeeze(2)
+        back = db[col[db, td].abs() > 1e6]  # downdating an ill-conditioned inverse (a near-dependent
+        if back.numel():                    # point leaves) is inaccurate: invert exactly instead
+            Mi, ok = _slot_inverse(Y[back], idx[back])
+            back, Mi = back[ok], Mi[ok]
+            Minv[back], z[back] = Mi, (Mi @ (idx[back] >= 0).to(dt).unsqueeze(2)).squeeze(2)
         idx[ab, ta] = j[ab]
         Y[ab, :, ta] = Q[rows[ab], :, j[ab]]
         if swap.any():  # degenerate pivot: [v_j; 1] ≈ Σ y_i [v_i; 1], so u − t·y + t·e_j keeps Eu
@@ -206,7 +209,7 @@ def _min_norm_point(V: torch.Tensor, *, eps: float, init: torch.Tensor | None = 
             z[sw] = (Mi @ o.to(dt).unsqueeze(2)).squeeze(2)
             done[swap.nonzero().squeeze(1)[~ok]] = True
         fresh &= ~(bad | add)                            # F changed by a rank-one update
-        if (done & ~fresh).any():  # the updated inverse drifts: confirm "optimal" with an exact one first
+        if verify and (done & ~fresh).any():  # confirm "optimal" with an exact inverse first
             re = (done & ~fresh).nonzero().squeeze(1)
             Mi, ok = _slot_inverse(Y[re], idx[re])       # singular F: nothing better to do
             re, Mi, o = re[ok], Mi[ok], idx[re[ok]] >= 0
@@ -245,13 +248,14 @@ def _compact(C: torch.Tensor, lam: torch.Tensor):
 
 
 def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float, budget: int,
-                init: torch.Tensor | None = None, pivot: bool = False) -> torch.Tensor:
+                init: torch.Tensor | None = None, pivot: bool = False, verify: bool = False) -> torch.Tensor:
     """Simplex weights ``(n, m)`` of the nearest point to w_k in conv{w_j : j in C[k]}, k in ``rows``, in chunks."""
     n, m = C.shape
     step = max(1, budget // (m * m + m * X.shape[1]))  # bounds the (step, m, m) and (step, m, d) tensors
     with one_cpu_thread(X.device.type == "cpu"):  # many small ops: threads only add overhead
         return torch.cat([_min_norm_point(X[C[s:s + step]] - X[rows[s:s + step]].unsqueeze(1), eps=eps,
-                                          init=None if init is None else init[s:s + step], pivot=pivot)
+                                          init=None if init is None else init[s:s + step], pivot=pivot,
+                                          verify=verify)
                           for s in range(0, n, step)])
 
 
@@ -306,7 +310,7 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
     smax, dx, dp = (torch.empty(K, dtype=F64, device=dev) for _ in range(3))
     init = None
     for rnd in itertools.count():  # ends at the latest after the all-rows round
-        lam = _solve_rows(X, todo, C, eps, budget=1 << 24, init=init)
+        lam = _solve_rows(X, todo, C, eps, budget=1 << 24, init=init, verify=C.shape[1] == K - 1)
         sup, wts = _compact(C, lam)
         if sup.shape[1] > support.shape[1]:
             g = sup.shape[1] - support.shape[1]
@@ -350,7 +354,7 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
     if fail.numel() and K <= 4096:  # degenerate rows: second try with degenerate pivots, keep the better
         C = torch.arange(K - 1, device=dev).expand(fail.numel(), K - 1)
         C = C + (C >= fail.unsqueeze(1))
-        sup2, wts2 = _compact(C, _solve_rows(X, fail, C, eps, budget=1 << 24, pivot=True))
+        sup2, wts2 = _compact(C, _solve_rows(X, fail, C, eps, budget=1 << 24, pivot=True, verify=True))
         P2 = torch.einsum("ns,nsd->nd", wts2, X[sup2.clamp_min(0)])
         S2 = torch.cat([S.max(1).values for _, S, _, _ in _scores(X, P.index_copy(0, fail, P2), fail, chunk)])
         D2 = X[fail] - P2
