@@ -6,7 +6,8 @@ A code is ``W (K, d)`` with unit rows. Every solver works in two phases:
    Riemannian Adam on an annealed smooth surrogate (:mod:`gnc_teach._sphere_opt`);
 2. **exact, float64**: the best few restarts are polished on their near-binding constraints
    (:mod:`gnc_teach._polish`: SLSQP for the max-min problems, L-BFGS for energies) and re-evaluated
-   exactly with :func:`gnc_teach.margins.one_vs_rest_distance`.
+   exactly with :func:`gnc_teach.margins.one_vs_rest_distance`; small Tammes codes then get a round of
+   monotonic basin hopping (perturb, re-polish, keep if better).
 
 Results are **best found**, not proved optima, unless ``(K, d)`` has a proved closed form (d = 2,
 K <= d+1, or d+2 <= K <= 2d for rho; MATH.md §3), and the result says which (``.status``) with the
@@ -187,7 +188,7 @@ def _defaults(K, restarts, steps, fast):
     if restarts is None:
         if fast:
             restarts = max(2, min(16, 1024 // K))
-        elif K <= 64:  # cheap restarts; at d=3, 32 of them missed the records for K = 21, 25, 29 (seed 0)
+        elif K <= 64:  # cheap restarts; at d=3, 32 of them missed the softmax records K = 21, 25, 29 (seed 0)
             restarts = min(128, max(32, 2 ** 17 // K ** 2))  # a step costs ~R K^2 d: bound R K^2
         else:
             restarts = max(4, min(32, 2048 // K))
