@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import HERE, load_results  # noqa: E402
+from bench_common import HERE, load_results, time_to_target  # noqa: E402
 
 RESULTS_MD = HERE / "RESULTS.md"
 
@@ -111,11 +111,10 @@ def same_value_md(z: dict) -> list[str]:
     for cfg, o in z["ours"].items():
         if "rho" not in o:
             continue
-        first = {n: next((t for t in p.get("trace") or [] if t[2] >= o["rho"] - SAME_VALUE_TOL), None)
-                 for n, p in z["peers"].items()}
+        first = {n: time_to_target(p.get("trace") or [], o["rho"] - SAME_VALUE_TOL) for n, p in z["peers"].items()}
         parts = []
         for label, col, ours in (("wall", 0, o["seconds"]), ("CPU", 1, o["cpu_seconds"])):
-            got = [(t[col], n) for n, t in first.items() if t is not None]
+            got = [(t[col], n) for n, t in first.items() if t[col] is not None]
             if got:
                 t, n = min(got)
                 r = t / ours

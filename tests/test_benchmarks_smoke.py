@@ -20,6 +20,7 @@ import bench_codes  # noqa: E402
 import bench_common  # noqa: E402
 import bench_one_vs_rest  # noqa: E402
 import bench_peers  # noqa: E402
+import bench_report  # noqa: E402
 
 PENTAGON_RHO = 1 - math.cos(2 * math.pi / 5)      # rho* for d=2, K=5 (regular pentagon)
 
@@ -50,6 +51,20 @@ def test_time_to_target_and_ratio():
     assert bench_codes.ratio_text(2.0, 0.5, 10) == "4"
     assert bench_codes.ratio_text(None, 0.5, 10) == ">= 20"
     assert bench_codes.ratio_text(1.0, None, 10) == "ours did not reach"
+
+
+def test_same_value_ratio_reads_the_peer_traces():
+    z = {"cap_s": 10.0,
+         "ours": {"defaults": {"rho": 0.5, "seconds": 0.5, "cpu_seconds": 0.5},
+                  "fast=True": {"rho": 0.7, "seconds": 0.25, "cpu_seconds": 0.25}},
+         "peers": {"slow": {"trace": [(1.0, 1.0, 0.3), (2.0, 1.5, 0.5 - 1e-12), (9.0, 8.0, 0.6)]},
+                   "never": {"trace": [(0.1, 0.1, 0.2), (9.5, 9.5, 0.4)]}}}
+    defaults, fast = bench_report.same_value_md(z)
+    # 0.5 - 1e-12 counts as the same value (exact scorers agree to ~1e-14): 2.0 s / 0.5 s
+    assert "fastest peer slow 2 s vs ours 0.5 s, ratio 4 (NOT met)" in defaults
+    assert "CPU: fastest peer slow 1.5 s" in defaults
+    # no peer reaches 0.7: the cap gives a lower bound, 10 s / 0.25 s = 40
+    assert "wall: no peer reached it within its cap, ratio >= 40 (met)" in fast
 
 
 @pytest.mark.slow
