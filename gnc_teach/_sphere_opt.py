@@ -48,23 +48,26 @@ def softmin_margins(W: torch.Tensor, H: torch.Tensor, tau: float, *, chunk: int 
     PW = torch.zeros_like(W)
     PtH = torch.zeros_like(H)
     mmin = torch.full((R,), math.inf, dtype=dtype, device=dev)
+    log_tiny = math.log(torch.finfo(dtype).tiny)
     for i0 in range(0, K, chunk):
         i1 = min(i0 + chunk, K)
         Hi = H[:, i0:i1]
         for j0 in range(0, K, chunk):
             j1 = min(j0 + chunk, K)
             M = diag[:, i0:i1, None] - Hi @ W[:, j0:j1].transpose(1, 2)   # margins, (R, ci, cj)
-            if i0 < j1 and j0 < i1:                                        # block meets the diagonal
-                ii = torch.arange(i0, i1, device=dev)[:, None]
-                jj = torch.arange(j0, j1, device=dev)[None, :]
-                M = M.masked_fill(ii == jj, math.inf)
+            if i0 == j0:                                    # the (square) block holding the diagonal k = j
+                M.diagonal(dim1=1, dim2=2).fill_(math.inf)
             mmin = torch.minimum(mmin, M.amin((1, 2)))
-            L = -M / tau[:, None, None]
-            bm = torch.maximum(mx, L.amax((1, 2)))
+            L = M.neg_().div_(tau[:, None, None])                          # in place: logits -m/tau
+            bm = torch.maximum(mx, L.amax((1, 2))).clamp_min(torch.finfo(dtype).min)  # finite: chunk = 1
             scale = torch.exp(mx - bm)                                     # rescale old sums to new max
             s, r, PW, PtH, mx = s * scale, r * scale[:, None], PW * scale[:, None, None], \
                 PtH * scale[:, None, None], bm
-            E = torch.exp(L - bm[:, None, None])
+            # exp into the subnormal range takes a ~30x slower path on CPU (measured: 4.8 vs 0.17 ms for
+            # 2e5 float64 entries), and such weights are far below one ulp of s >= 1: set them to 0 directly
+            x = L.sub_(bm[:, None, None])
+            under = x < log_tiny
+            E = x.clamp_min_(log_tiny).exp_().masked_fill_(under, 0.0)
             s = s + E.sum((1, 2))
             r[:, i0:i1] += E.sum(2)
             PW[:, i0:i1] += E @ W[:, j0:j1]

@@ -182,15 +182,16 @@ def test_riesz_energy_simplex():
 
 
 # ----------------------------------------------------------------------------- the chunked objective
-def test_chunked_softmin_equals_dense_and_autograd():
+@pytest.mark.parametrize("taus", [(0.05, 0.2), (1e-4, 2e-4)])  # the second: most weights underflow
+def test_chunked_softmin_equals_dense_and_autograd(taus):
     g = torch.Generator().manual_seed(0)
     W = torch.nn.functional.normalize(torch.randn(2, 11, 4, generator=g, dtype=F64), dim=-1)
     H = torch.nn.functional.normalize(torch.randn(2, 11, 4, generator=g, dtype=F64), dim=-1)
-    tau = torch.tensor([0.05, 0.2], dtype=F64)
+    tau = torch.tensor(taus, dtype=F64)
     dense = softmin_margins(W, H, tau, chunk=4096)
-    chunked = softmin_margins(W, H, tau, chunk=3)
-    for a, b in zip(dense, chunked):
-        assert torch.allclose(a, b, atol=1e-13)
+    for chunk in (3, 1):  # chunk = 1: every diagonal block holds only the excluded k = j
+        for a, b in zip(dense, softmin_margins(W, H, tau, chunk=chunk)):
+            assert torch.allclose(a, b, atol=1e-13)
     Wr, Hr = W.clone().requires_grad_(), H.clone().requires_grad_()
     M = (Hr * Wr).sum(-1)[:, :, None] - Hr @ Wr.transpose(1, 2)
     M = M.masked_fill(torch.eye(11, dtype=torch.bool), math.inf)
