@@ -17,9 +17,10 @@ Scale. The smooth phase never forms a K x K matrix: the soft-min is a blockwise 
 memory O(R (K d + chunk^2)), time O(R K^2 d) per step. The dense SLSQP polish runs only when
 2 K d + 1 <= 451 (larger codes keep the smooth optimum; rho is still evaluated exactly). Measured on
 the project's 2-core CPU: d = 10, K = 100 in ~3 s (rho 0.668418), K = 200 in ~6 s (rho 0.545410),
-K = 250 in <= 10 s with the defaults (d = 3 or 32); K = 20,000, d = 64: ~26-30 s per smooth step in float32;
-``softmax_code(20000, 64, restarts=1, steps=5, polish=False, dtype=torch.float32)`` took 255 s in all
-(smooth steps + exact rho + energy) with 1.55 GiB peak RSS (a K x K float64 matrix alone is 3.2 GB).
+K = 250 in <= 10 s with the defaults (d = 3 or 32); K = 20,000, d = 64: 1.7-8.3 s per soft-min evaluation in
+float32 (tau = 0.3 and 2e-4); ``softmax_code(20000, 64, restarts=1, steps=5, polish=False, dtype=torch.float32)``
+took 99 s in all (smooth steps + exact rho + energy) with 1.42 GiB peak RSS (a K x K float64 matrix
+alone is 3.2 GB).
 On a GPU the same code runs unchanged (``device="cuda"``); the cost is one (K x K x d) matmul pair per
 step per restart, so K = 100,000, d = 512 is ~10^13 flops per step: expect seconds per step on a
 large GPU (not measured here: this project had no GPU). The exact rho evaluation at the end is a
