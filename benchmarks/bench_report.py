@@ -101,6 +101,23 @@ def _best_peer(row: dict, key: str):
     return min(got)[::-1] if got else None
 
 
+def _vs_peers(label: str, fastest, ours: float, budget: float) -> str:
+    """``fastest`` = (peer name, its time) or None when no peer got there; ``budget`` = the time the
+    peers had (then ``budget / ours`` is a lower bound on the ratio). The target is 10x."""
+    if fastest is None:
+        lb = budget / ours
+        return (f"{label}: no peer reached it within its cap, ratio >= {lb:.3g} "
+                f"({'met' if lb >= 10 else 'not shown to be met'})")
+    name, t = fastest
+    return (f"{label}: fastest peer {name} {t:.3g} s vs ours {ours:.3g} s, ratio {t / ours:.3g} "
+            f"({'met' if t / ours >= 10 else 'NOT met'})")
+
+
+def _cpu_budget(z: dict, names) -> float:
+    """The least CPU time any of the peers ``names`` spent within its cap (their last snapshot)."""
+    return min(z["peers"][n]["trace"][-1][1] for n in names if z["peers"][n].get("trace"))
+
+
 SAME_VALUE_TOL = 1e-9   # peers' snapshots and ours are scored by different exact solvers (agree to ~1e-14)
 
 
@@ -115,16 +132,8 @@ def same_value_md(z: dict) -> list[str]:
         parts = []
         for label, col, ours in (("wall", 0, o["seconds"]), ("CPU", 1, o["cpu_seconds"])):
             got = [(t[col], n) for n, t in first.items() if t[col] is not None]
-            if got:
-                t, n = min(got)
-                r = t / ours
-                parts.append(f"{label}: fastest peer {n} {t:.3g} s vs ours {ours:.3g} s, ratio {r:.3g} "
-                             f"({'met' if r >= 10 else 'NOT met'})")
-            else:
-                lb = z["cap_s"] / ours if col == 0 else \
-                    min(p["trace"][-1][1] for p in z["peers"].values() if p.get("trace")) / ours
-                parts.append(f"{label}: no peer reached it within its cap, ratio >= {lb:.3g} "
-                             f"({'met' if lb >= 10 else 'not shown to be met'})")
+            budget = z["cap_s"] if col == 0 else _cpu_budget(z, z["peers"])
+            parts.append(_vs_peers(label, min(got)[::-1] if got else None, ours, budget))
         out.append(f"  - ours (`{cfg}`) rho {o['rho']:.7f}: " + "; ".join(parts) + ".")
     return out
 
@@ -145,18 +154,8 @@ def targets_md(data: dict) -> list[str]:
             head += f"ours (`{row['ours_config']}`) "
             parts = []
             for key, ours_key, label in (("s", "ours_s", "wall"), ("cpu_s", "ours_cpu_s", "CPU")):
-                bp = _best_peer(row, key)
-                if bp is None:
-                    caps = [z["peers"][n]["trace"][-1][1] if key == "cpu_s" else z["cap_s"]
-                            for n in row["peers"]]
-                    lb = min(caps) / row[ours_key]
-                    parts.append(f"{label}: no peer reached it within its cap, ratio >= {lb:.3g} "
-                                 f"({'met' if lb >= 10 else 'not shown to be met'})")
-                else:
-                    name, t = bp
-                    ratio = t / row[ours_key]
-                    parts.append(f"{label}: fastest peer {name} {t:.3g} s vs ours {row[ours_key]:.3g} s, "
-                                 f"ratio {ratio:.3g} ({'met' if ratio >= 10 else 'NOT met'})")
+                budget = z["cap_s"] if key == "s" else _cpu_budget(z, row["peers"])
+                parts.append(_vs_peers(label, _best_peer(row, key), row[ours_key], budget))
             L.append(head + "; ".join(parts) + ".")
         L += ["", "The same, to the value that each configuration of ours reached (a peer counts once its "
               "exactly scored rho is within 1e-9 of ours):", ""]
