@@ -117,8 +117,6 @@ def _reduce(x, reduction):
 
 
 # ----------------------------------------------------------------------------- τ sweep of the UFM
-
-
 @dataclass
 class TauSweep:
     """Result of :func:`tau_sweep`: one spherical-UFM run per temperature.

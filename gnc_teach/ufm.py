@@ -71,8 +71,6 @@ def _tangent(X, G):
     return G - (G * X).sum(-1, keepdim=True) * X
 
 
-
-
 def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, eps=1e-8):
     """Full-batch Adam on W ``(R, K, d)`` and H ``(R, N, d)`` with a cosine-decayed learning rate.
 

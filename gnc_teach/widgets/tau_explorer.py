@@ -37,7 +37,7 @@ def tau_run(tau: float, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, s
     ``min_margin`` (smallest per-sample margin; −HardMax), ``loss`` (final mean CE), ``seconds``, and
     ``history`` (the trainer's metric trajectories). CPU, float64.
     """
-    from ..hardmax import one_cpu_thread
+    from .._tensor import one_cpu_thread
     from ..ufm import train_spherical_ufm
     with one_cpu_thread():
         res = train_spherical_ufm(K, d, n, tau, steps=steps, seed=seed, device="cpu", dtype=torch.float64,
