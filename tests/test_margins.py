@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.optimize import nnls
 
+from gnc_teach import margins as margins_module
 from gnc_teach.geometry import (cross_polytope, max_cos, random_rotation, random_sphere, regular_polygon,
                                 simplex_etf)
 from gnc_teach.margins import (OneVsRest, known_rho_star, margins, one_vs_rest_distance, rho,
@@ -14,6 +15,15 @@ from gnc_teach.margins import (OneVsRest, known_rho_star, margins, one_vs_rest_d
 
 F64 = torch.float64
 GAP = 1e-10  # the certified accuracy in float64
+
+
+@pytest.fixture(params=["compiled", "torch"])
+def engine(request, monkeypatch):
+    """Both CPU paths: the compiled per-row solver (numba, the default on a CPU) and the batched torch
+    solver (the GPU path, and the fallback of an install without numba)."""
+    if request.param == "torch":
+        monkeypatch.setattr(margins_module, "_compiled", lambda: None)
+    return request.param
 
 
 def reference_rho(W) -> np.ndarray:
@@ -141,7 +151,7 @@ def test_cube_is_strictly_above_its_cosine_bound():
 
 @pytest.mark.parametrize("K, d", [(3, 2), (5, 2), (9, 3), (20, 3), (16, 4), (30, 5), (40, 3), (6, 10),
                                   (11, 10), (25, 24), (60, 8), (120, 6)])
-def test_matches_reference_and_certifies(K, d):
+def test_matches_reference_and_certifies(K, d, engine):
     W = random_sphere(K, d, seed=K * 100 + d)
     det = one_vs_rest_distance(W, return_details=True)
     check_certificate(det, W)
@@ -149,7 +159,7 @@ def test_matches_reference_and_certifies(K, d):
 
 
 @pytest.mark.parametrize("K, d, seed", [(200, 10, 0), (300, 3, 1), (150, 40, 2), (400, 16, 3)])
-def test_certificates_larger_random_codes(K, d, seed):
+def test_certificates_larger_random_codes(K, d, seed, engine):
     W = random_sphere(K, d, seed=seed)
     det = one_vs_rest_distance(W, return_details=True)
     check_certificate(det, W)
@@ -164,7 +174,7 @@ def test_non_unit_rows_scale():
     assert torch.allclose(one_vs_rest_distance(3 * W), 3 * det.rho, atol=1e-12)
 
 
-def test_few_candidates_still_exact():
+def test_few_candidates_still_exact(engine):
     # a deliberately tiny candidate set forces the enlarge-and-resolve rounds
     W = random_sphere(120, 6, seed=7)
     a = one_vs_rest_distance(W, return_details=True, candidates=3)
@@ -198,7 +208,7 @@ def test_property_lattice_codes_with_ties(K, d, seed):
 
 @pytest.mark.parametrize("name", ["icosahedron", "cube", "square antiprism", "cross-polytope"])
 @pytest.mark.parametrize("noise", [1e-12, 1e-9])
-def test_nearly_degenerate_symmetric_codes_certify(name, noise):
+def test_nearly_degenerate_symmetric_codes_certify(name, noise, engine):
     # numerically optimised codes are symmetric codes up to ~1e-9: faces with (almost) coplanar
     # points, where the support is (almost) affinely dependent (degenerate pivots)
     base = {"icosahedron": icosahedron(), "cube": cube(), "square antiprism": square_antiprism(),
@@ -209,6 +219,57 @@ def test_nearly_degenerate_symmetric_codes_certify(name, noise):
     det = one_vs_rest_distance(W, return_details=True)
     check_certificate(det, W)
     assert np.allclose(det.rho.numpy(), reference_rho(W), atol=1e-8)
+
+
+# ---------------------------------------------------------------- the compiled CPU path
+
+def test_compiled_path_is_available():
+    # numba is a dependency: without it the CPU would silently fall back to the ~10x slower torch loop
+    assert margins_module._compiled() is not None
+
+
+def _eps():
+    return 64 * torch.finfo(F64).eps * 5
+
+
+def test_compiled_candidate_solver_matches_torch():
+    # repeated candidates (the widening rounds pad with one) and warm starts, against the lockstep solver
+    W = random_sphere(300, 8, seed=11)
+    C = margins_module._nearest(W, 15, 1024)
+    C = torch.cat([C[:, :4], C], dim=1)
+    rows = torch.arange(300)
+    V = W[C] - W.unsqueeze(1)
+    lam_t = margins_module._min_norm_point(V, eps=_eps())
+    kernels = margins_module._compiled()
+    for init in (None, (lam_t > 0).numpy()):
+        lam_c = torch.from_numpy(kernels.min_norm_rows(W.numpy(), rows.numpy(), C.numpy(), init, _eps()))
+        assert (lam_c >= 0).all() and torch.allclose(lam_c.sum(1), torch.ones(300, dtype=F64), atol=1e-14)
+        P_c, P_t = (torch.einsum("km,kmd->kd", lam, W[C]) for lam in (lam_c, lam_t))
+        assert torch.allclose(P_c, P_t, atol=1e-12)
+
+
+def test_fused_and_round_paths_agree(monkeypatch):
+    W = random_sphere(400, 12, seed=2)
+    a = one_vs_rest_distance(W, return_details=True)           # K <= FUSED_MAX_K: one compiled pass
+    monkeypatch.setattr(margins_module, "FUSED_MAX_K", 0)      # candidate rounds, compiled solves
+    b = one_vs_rest_distance(W, return_details=True)
+    for det in (a, b):
+        check_certificate(det, W)
+    assert torch.allclose(a.rho, b.rho, atol=1e-13)
+
+
+def test_fused_path_hands_degenerate_rows_to_the_rounds(monkeypatch):
+    # a cross-polytope moved by 1e-7: the compiled pass stops on an almost affinely dependent point
+    # and its certificate fails; the general rounds (degenerate pivots) then certify every row
+    g = torch.Generator().manual_seed(10)
+    W = torch.nn.functional.normalize(cross_polytope(6, dtype=F64) + 1e-7 * torch.randn(12, 6, generator=g,
+                                                                                         dtype=F64), dim=1)
+    calls = []
+    fused = margins_module._fused
+    monkeypatch.setattr(margins_module, "_fused", lambda *a: calls.append(fused(*a)) or calls[-1])
+    det = one_vs_rest_distance(W, return_details=True)
+    assert calls == [None]
+    assert float(det.gap.max()) <= GAP
 
 
 # ---------------------------------------------------------------- invariances and dtypes
@@ -364,7 +425,7 @@ def test_margins_duality():
 
 # ---------------------------------------------------------------- scale
 
-def test_moderate_scale():
+def test_moderate_scale(engine):
     W = random_sphere(2000, 32, seed=0)
     det = one_vs_rest_distance(W, return_details=True)
     assert float(det.gap.max()) <= GAP
@@ -380,7 +441,7 @@ def test_large_scale_10k_by_128():
     assert float(det.rho.min()) >= 1 - max_cos(W) - 1e-12
 
 
-def test_near_degenerate_face_certifies():
+def test_near_degenerate_face_certifies(engine):
     """Regression: an optimised softmax code (K=100, d=10, from softmax_code's search) where row 10's
     nearest face holds 11 almost affinely dependent points (Schur complement ~1e-15). The rank-one
     updated inverse had drifted and retired the row with a 5e-8 certificate violation; the solver now
@@ -400,7 +461,7 @@ def test_near_degenerate_face_certifies():
 
 
 @pytest.mark.parametrize("d", [3, 4, 5, 6])
-def test_perturbed_cross_polytopes_certify(d):
+def test_perturbed_cross_polytopes_certify(d, engine):
     """Regression: cross-polytopes moved by 1e-7 or 1e-5 have faces with (almost) affinely dependent
     points. A Schur downdate right after a near-dependent add gave a wrong inverse, and the active set
     cycled (gaps up to 1.6e-7); drops now re-invert exactly. (At 1e-9 a few rows still end with gaps

@@ -1,0 +1,303 @@
+"""Compiled per-row active set for the nearest hull points of :mod:`margins` (CPU, numba).
+
+The batched torch solver in :mod:`margins` steps every row in lockstep; on a CPU each of its ~80 tensor
+ops per step costs a few microseconds of dispatch, whatever the size. For K up to a few thousand that
+overhead is most of the run time. Here each row runs the same Lawson–Hanson method on its own, compiled:
+
+    min_{u ≥ 0} ½uᵀQu − 1ᵀu,  Q = VVᵀ + 11ᵀ,  V (m, d): rows v_j = w_{C[k, j]} − w_k,  λ = u / Σu,
+
+with a Cholesky factor of Q_FF grown by bordering (O(s·d + s²) per added point) and rebuilt when a point
+leaves. It is a plain solver with no degenerate pivots: a row stops when the entering point is (almost)
+affinely dependent on its passive set, exactly as the torch solver without ``pivot``. It proves nothing
+itself; the caller certifies every row against all K rows and re-solves failures with the torch solver's
+degenerate machinery. :mod:`margins` imports this module on first use; without numba (or off the CPU)
+the torch path runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import numba
+
+# Compiled on the first call and cached on disk by numba, so later processes only load it (~0.2 s).
+_jit = numba.njit(cache=True)
+
+__all__ = ["min_norm_rows", "nearest_hull_points"]
+
+
+@_jit
+def _chol(QF, L, s):
+    """Cholesky L Lᵀ = QF[:s, :s] in place of L; False if not positive definite."""
+    for i in range(s):
+        for j in range(i + 1):
+            acc = QF[i, j]
+            for t in range(j):
+                acc -= L[i, t] * L[j, t]
+            if i == j:
+                if acc <= 0.0:
+                    return False
+                L[i, i] = np.sqrt(acc)
+            else:
+                L[i, j] = acc / L[j, j]
+    return True
+
+
+@_jit
+def _solve_ones(L, s, z):
+    """z[:s] = (L Lᵀ)^{-1} 1."""
+    for i in range(s):
+        acc = 1.0
+        for t in range(i):
+            acc -= L[i, t] * z[t]
+        z[i] = acc / L[i, i]
+    for i in range(s - 1, -1, -1):
+        acc = z[i]
+        for t in range(i + 1, s):
+            acc -= L[t, i] * z[t]
+        z[i] = acc / L[i, i]
+
+
+@_jit
+def _drop(F, QF, u, s, t):
+    """Remove slot t from the passive set (F, QF, u hold s entries); returns the new size."""
+    for i in range(t, s - 1):
+        F[i] = F[i + 1]
+        u[i] = u[i + 1]
+    for i in range(t, s - 1):
+        for j in range(s):
+            QF[i, j] = QF[i + 1, j]
+    for j in range(t, s - 1):
+        for i in range(s - 1):
+            QF[i, j] = QF[i, j + 1]
+    return s - 1
+
+
+@_jit
+def _feasible(F, QF, L, u, z, s):
+    """Lawson–Hanson inner loop: move u (feasible on F) towards z = argmin on F, dropping the passive
+    points whose weight reaches 0, until z > 0; then u = z. Returns the size of F (factor L is current)."""
+    while True:
+        _solve_ones(L, s, z)
+        t, alpha = -1, np.inf
+        for i in range(s):
+            if z[i] <= 0.0:
+                den = u[i] - z[i]
+                ratio = u[i] / den if den > 0.0 else 0.0
+                if ratio < alpha:
+                    t, alpha = i, ratio
+        if t < 0:
+            for i in range(s):
+                u[i] = z[i]
+            return s
+        alpha = min(max(alpha, 0.0), 1.0)
+        for i in range(s):
+            u[i] += alpha * (z[i] - u[i])
+        s = _drop(F, QF, u, s, t)
+        _chol(QF, L, s)  # a principal submatrix of a positive definite matrix: cannot fail
+
+
+@_jit
+def _qf(X, k, a, b):
+    """Q_ab = 1 + ⟨x_a − x_k, x_b − x_k⟩ (differences first: no cancellation for close points)."""
+    acc = 1.0
+    for c in range(X.shape[1]):
+        acc += (X[a, c] - X[k, c]) * (X[b, c] - X[k, c])
+    return acc
+
+
+@_jit
+def _start(X, k, j, QF, L, F, u):
+    """The singleton passive set {j} (exact: its minimiser is u = 1/Q_jj); returns its size 1."""
+    F[0], QF[0, 0], u[0] = j, _qf(X, k, j, j), 0.0
+    L[0, 0] = np.sqrt(QF[0, 0])
+    return 1
+
+
+@_jit
+def _border(X, k, j, QF, L, F, u, s):
+    """Add x_j to the passive set F[:s] by bordering the Cholesky factor: L l = Q[F, j],
+    σ = Q_jj − ‖l‖². Returns False, changing nothing, if x_j is (almost) in aff(F) (σ ≤ 1e-12·Q_jj)."""
+    qjj = _qf(X, k, j, j)
+    sig = qjj
+    for a in range(s):
+        acc = _qf(X, k, F[a], j)
+        QF[a, s] = QF[s, a] = acc
+        for t in range(a):
+            acc -= L[a, t] * L[s, t]
+        L[s, a] = acc / L[a, a]
+        sig -= L[s, a] * L[s, a]
+    if sig <= 1e-12 * qjj:
+        return False
+    QF[s, s], L[s, s], F[s], u[s] = qjj, np.sqrt(sig), j, 0.0
+    return True
+
+
+@_jit
+def _final_weights(QF, L, u, z, s):
+    """u[:s] = the simplex weights of the minimiser on F, from a fresh factor (free of update drift)."""
+    _chol(QF, L, s)
+    _solve_ones(L, s, z)
+    tot = 0.0
+    for i in range(s):
+        u[i] = max(z[i], 0.0)
+        tot += u[i]
+    for i in range(s):
+        u[i] /= tot
+
+
+@_jit
+def _on_candidates_row(X, k, cand, init, eps, max_steps, QF, L, F, u, z, y, mark):
+    """Lawson–Hanson for row k over the rows cand (global indices), from the passive set ``init``
+    (booleans over cand; empty or infeasible: the nearest candidate). Pricing: the gradient entry of
+    candidate j is 1 − Σu − ⟨x_j − x_k, y⟩, y = Σ_i u_i (x_{F_i} − x_k). Returns s; F[:s], u[:s] hold
+    the passive set (global indices) and its simplex weights."""
+    d = X.shape[1]
+    s_max = F.shape[0] - 1
+    s = 0
+    for j in range(init.shape[0]):
+        if init[j] and s < s_max:
+            F[s], u[s] = cand[j], 0.0
+            s += 1
+    for a in range(s):
+        for b in range(a + 1):
+            QF[a, b] = QF[b, a] = _qf(X, k, F[a], F[b])
+    if s == 0 or not _chol(QF, L, s):
+        best, jb = np.inf, 0
+        for j in cand:
+            q = _qf(X, k, j, j)
+            if q < best:
+                best, jb = q, j
+        s = _start(X, k, jb, QF, L, F, u)
+    s = _feasible(F, QF, L, u, z, s)
+    for _ in range(max_steps):
+        su, xky = 0.0, 0.0
+        y[:] = 0.0
+        for i in range(s):
+            su += u[i]
+            mark[F[i]] = True
+            for c in range(d):
+                y[c] += u[i] * (X[F[i], c] - X[k, c])
+        for c in range(d):
+            xky += X[k, c] * y[c]
+        wmax, j = -np.inf, -1
+        for g in cand:
+            if not mark[g]:
+                acc = 1.0 - su + xky
+                for c in range(d):
+                    acc -= X[g, c] * y[c]
+                if acc > wmax:
+                    wmax, j = acc, g
+        for i in range(s):
+            mark[F[i]] = False
+        if wmax <= eps or s >= s_max or not _border(X, k, j, QF, L, F, u, s):
+            break  # optimal, full, or x_j (almost) in aff(F): the caller's certificate judges
+        s = _feasible(F, QF, L, u, z, s + 1)
+    _final_weights(QF, L, u, z, s)
+    return s
+
+
+@_jit
+def _argmax(w):
+    """np.argmax for finite or ±inf entries, ~2x faster here: four independent running maxima."""
+    n = w.shape[0]
+    m0 = m1 = m2 = m3 = -np.inf
+    i = 0
+    while i + 4 <= n:
+        m0, m1, m2, m3 = max(m0, w[i]), max(m1, w[i + 1]), max(m2, w[i + 2]), max(m3, w[i + 3])
+        i += 4
+    m = max(max(m0, m1), max(m2, m3))
+    for t in range(i, n):
+        m = max(m, w[t])
+    for t in range(n):
+        if w[t] == m:
+            return t
+    return 0
+
+
+@_jit
+def _on_all_row(X, G, k, eps, max_steps, QF, L, F, u, z, w):
+    """Lawson–Hanson for row k over all other rows, priced from the Gram matrix G = XXᵀ:
+    w_g = 1 − Σu + Σ_i u_i (G[k, F_i] − G[k, k]) + Σu·G[k, g] − Σ_i u_i G[F_i, g] (a few ulps off the
+    exact gradient, far below eps; Q_FF itself is formed from differences). Starts at the nearest row."""
+    K = X.shape[0]
+    s_max = F.shape[0] - 1
+    for g in range(K):  # ‖x_g − x_k‖² − ‖x_k‖²
+        w[g] = G[g, g] - 2.0 * G[k, g]
+    w[k] = np.inf
+    s = _start(X, k, np.argmin(w), QF, L, F, u)
+    s = _feasible(F, QF, L, u, z, s)
+    for _ in range(max_steps):
+        su, xky = 0.0, 0.0
+        for i in range(s):
+            su += u[i]
+            xky += u[i] * (G[k, F[i]] - G[k, k])
+        for g in range(K):
+            w[g] = su * G[k, g]
+        for i in range(s):
+            ui, Gi = u[i], G[F[i]]
+            for g in range(K):
+                w[g] -= ui * Gi[g]
+        w[k] = -np.inf
+        for i in range(s):
+            w[F[i]] = -np.inf
+        j = _argmax(w)
+        if 1.0 - su + xky + w[j] <= eps or s >= s_max or not _border(X, k, j, QF, L, F, u, s):
+            break
+        s = _feasible(F, QF, L, u, z, s + 1)
+    _final_weights(QF, L, u, z, s)
+    return s
+
+
+@_jit
+def _workspace(K, d, s_max):
+    return (np.empty((s_max + 1, s_max + 1)), np.zeros((s_max + 1, s_max + 1)),
+            np.empty(s_max + 1, dtype=np.int64), np.empty(s_max + 1), np.empty(s_max + 1))
+
+
+@_jit
+def _on_candidates(X, rows, C, init, eps, out):
+    n, m = C.shape
+    K, d = X.shape
+    QF, L, F, u, z = _workspace(K, d, min(m, d + 1))
+    y, mark = np.empty(d), np.zeros(K, dtype=np.bool_)
+    for r in range(n):
+        s = _on_candidates_row(X, rows[r], C[r], init[r], eps, 4 * m + 20, QF, L, F, u, z, y, mark)
+        for i in range(s):
+            for j in range(m):
+                if C[r, j] == F[i]:  # the first slot only: C may repeat a row
+                    out[r, j] = u[i]
+                    break
+
+
+@_jit
+def _on_all_rows(X, G, eps, sup, wts):
+    K, d = X.shape
+    QF, L, F, u, z = _workspace(K, d, min(K - 1, d + 1))
+    w = np.empty(K)
+    for k in range(K):
+        s = _on_all_row(X, G, k, eps, 4 * K + 20, QF, L, F, u, z, w)
+        sup[k, :s] = F[:s]
+        wts[k, :s] = u[:s]
+
+
+def min_norm_rows(X: np.ndarray, rows: np.ndarray, C: np.ndarray, init: np.ndarray | None, eps: float) -> np.ndarray:
+    """Simplex weights ``(n, m)`` of the nearest point to X[rows[i]] in conv{X[C[i, j]] : j < m}.
+
+    X (K, d) float64; rows (n,) and C (n, m) int64 (a repeated candidate gets its weight in its first
+    slot); init (n, m) bool warm-start passive sets or None.
+    """
+    n, m = C.shape
+    out = np.zeros((n, m))
+    _on_candidates(X, rows, C, np.zeros((n, 0), dtype=np.bool_) if init is None else init, eps, out)
+    return out
+
+
+def nearest_hull_points(X: np.ndarray, eps: float):
+    """Support ``(K, s)`` (global row indices, −1 padded) and simplex weights ``(K, s)`` of the nearest
+    point to each row in the hull of all the other rows, s = min(K − 1, d + 1). X (K, d) float64, K ≥ 2.
+    Needs the (K, K) Gram matrix: for small K."""
+    K, d = X.shape
+    s = min(K - 1, d + 1)
+    sup, wts = np.full((K, s), -1, dtype=np.int64), np.zeros((K, s))
+    _on_all_rows(X, X @ X.T, eps, sup, wts)
+    return sup, wts
