@@ -6,8 +6,10 @@
 Input: K random unit rows in R^d (seeded). The peer is the standard scipy approach: per class k,
 scipy.optimize.nnls on [W_{-k}^T; M 1^T] lam ~ [w_k; M] (M = 1e3), then lam/sum(lam) as the hull
 point (a feasible point, so its distance is an upper bound; margin duality gives a lower bound).
-Both are timed with the wall clock (best of ``--repeat`` for ours, one run for the loop; ours on
-``--threads`` torch threads, default 1 like the single-threaded loop) and compared
+Both are timed with the wall clock: the best of as many runs as fit in BUDGET_S (1 s), at least
+``--repeat`` for ours and one for the loop, so that millisecond calls are not judged by one noisy
+run; medians are kept too. Ours runs on ``--threads`` torch threads (default 1, like the
+single-threaded loop). They are compared
 on max_k |rho_k(ours) - rho_k(loop)|, together with the loop's own certified gap.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import machine_info, nnls_one_vs_rest, save_section  # noqa: E402
 
 DEFAULT_SIZES = "200x10,1000x32,2000x64,5000x64"  # the loop takes ~75 s at 5000x64
+BUDGET_S = 1.0  # per method and size: runs are repeated while they fit (at least 3 for ours, 1 for the loop)
 
 
 def random_code(K, d, *, seed=0):
@@ -32,47 +35,50 @@ def random_code(K, d, *, seed=0):
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
-def _torch_solver_time(Wt, repeat):
-    """Best time of ours with the batched torch solver only: the path on a GPU and without numba."""
+def _timed(fn, *, min_runs, budget_s=BUDGET_S):
+    """Wall times of ``fn()``: at least ``min_runs`` runs, more while the total stays under ``budget_s``
+    (the idea of timeit's autorange: short calls get enough runs for a stable best). Returns
+    (times, last result)."""
+    times, out = [], None
+    while len(times) < min_runs or sum(times) + min(times) <= budget_s:
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return times, out
+
+
+def _without_compiled(fn):
+    """fn with the compiled CPU path (numba) switched off: the batched torch solver, as on a GPU."""
     from gnc_teach import margins
 
-    compiled, margins._compiled = margins._compiled, lambda: None
-    try:
-        times = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            margins.one_vs_rest_distance(Wt)
-            times.append(time.perf_counter() - t)
-    finally:
-        margins._compiled = compiled
-    return min(times)
+    def run():
+        compiled, margins._compiled = margins._compiled, lambda: None
+        try:
+            return fn()
+        finally:
+            margins._compiled = compiled
+    return run
 
 
-def bench_size(K, d, *, seed=0, repeat=3):
+def bench_size(K, d, *, seed=0, repeat=3, budget_s=BUDGET_S):
     from gnc_teach.margins import one_vs_rest_distance
 
     W = random_code(K, d, seed=seed)
     Wt = torch.as_tensor(W, dtype=torch.float64)
     one_vs_rest_distance(Wt[: min(K, 20)])               # warm-up (first-call overheads)
-    ours_times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        rho = one_vs_rest_distance(Wt)
-        ours_times.append(time.perf_counter() - t)
+    ours, rho = _timed(lambda: one_vs_rest_distance(Wt), min_runs=repeat, budget_s=budget_s)
     rho = rho.detach().cpu().numpy().astype(np.float64)
-    t = time.perf_counter()
-    details = one_vs_rest_distance(Wt, return_details=True)
-    details_s = time.perf_counter() - t
-    torch_s = _torch_solver_time(Wt, repeat)
-    t = time.perf_counter()
-    upper, lower = nnls_one_vs_rest(W)
-    loop_s = time.perf_counter() - t
-    ours_s = min(ours_times)
+    details_t, details = _timed(lambda: one_vs_rest_distance(Wt, return_details=True), min_runs=1, budget_s=budget_s)
+    torch_t, _ = _timed(_without_compiled(lambda: one_vs_rest_distance(Wt)), min_runs=repeat, budget_s=budget_s)
+    loop, (upper, lower) = _timed(lambda: nnls_one_vs_rest(W), min_runs=1, budget_s=budget_s)
+    ours_s, loop_s, details_s, torch_s = min(ours), min(loop), min(details_t), min(torch_t)
     out = {
         "K": K, "d": d, "seed": seed,
-        "ours_s": ours_s, "ours_s_all": ours_times, "ours_details_s": details_s,
-        "ours_torch_s": torch_s,
-        "nnls_loop_s": loop_s, "ratio": loop_s / ours_s, "ratio_details": loop_s / details_s,
+        "ours_s": ours_s, "ours_runs": len(ours), "ours_median_s": float(np.median(ours)),
+        "ours_details_s": details_s, "ours_torch_s": torch_s,
+        "nnls_loop_s": loop_s, "nnls_loop_runs": len(loop), "nnls_loop_median_s": float(np.median(loop)),
+        "ratio": loop_s / ours_s, "ratio_median": float(np.median(loop) / np.median(ours)),
+        "ratio_details": loop_s / details_s,
         "max_abs_diff": float(np.max(np.abs(rho - upper))),
         "nnls_max_gap": float(np.max(upper - lower)),
         "ours_max_gap": float(details.gap.max()),
@@ -81,7 +87,7 @@ def bench_size(K, d, *, seed=0, repeat=3):
     }
     print(f"K={K:5d} d={d:3d}: ours {ours_s:.4g} s (details {details_s:.4g} s, torch solver only "
           f"{torch_s:.4g} s), NNLS loop {loop_s:.4g} s, "
-          f"ratio {out['ratio']:.3g}, max|diff| {out['max_abs_diff']:.2e}, "
+          f"ratio {out['ratio']:.3g} (medians {out['ratio_median']:.3g}; runs {len(ours)} / {len(loop)}), max|diff| {out['max_abs_diff']:.2e}, "
           f"gaps ours {out['ours_max_gap']:.1e} / loop {out['nnls_max_gap']:.1e}", flush=True)
     return out
 
