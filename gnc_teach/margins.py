@@ -81,8 +81,8 @@ def _compiled():
     to import; None where numba cannot be imported: then the torch solver does all the work."""
     try:
         from . import _active_set
-    except ImportError:  # pragma: no cover - numba is a dependency; this keeps a broken install working
-        return None
+    except (ImportError, RuntimeError):  # pragma: no cover - numba missing, or (RuntimeError) no
+        return None                      # writable cache directory for its compiled code
     return _active_set
 
 
