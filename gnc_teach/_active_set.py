@@ -4,10 +4,12 @@ The batched torch solver in :mod:`margins` steps every row in lockstep; on a CPU
 ops per step costs a few microseconds of dispatch, whatever the size. For K up to a few thousand that
 overhead is most of the run time. Here each row runs the same Lawson–Hanson method on its own, compiled:
 
-    min_{u ≥ 0} ½uᵀQu − 1ᵀu,  Q = VVᵀ + 11ᵀ,  V (m, d): rows v_j = w_{C[k, j]} − w_k,  λ = u / Σu,
+    min_{u ≥ 0} ½uᵀQu − 1ᵀu,  Q = VVᵀ + 11ᵀ,  V: rows v_j = w_j − w_k (j in the candidates),  λ = u / Σu,
 
 with a Cholesky factor of Q_FF grown by bordering (O(s·d + s²) per added point) and rebuilt when a point
-leaves. It is a plain solver with no degenerate pivots: a row stops when the entering point is (almost)
+leaves. Two entry points: :func:`min_norm_rows` solves over given candidate sets (the widening rounds
+of :mod:`margins`); :func:`nearest_hull_points` solves every row over all other rows, pricing all of
+them from the Gram matrix at each step (small K). It is a plain solver with no degenerate pivots: a row stops when the entering point is (almost)
 affinely dependent on its passive set, exactly as the torch solver without ``pivot``. It proves nothing
 itself; the caller certifies every row against all K rows and re-solves failures with the torch solver's
 degenerate machinery. :mod:`margins` imports this module on first use; without numba (or off the CPU)
@@ -15,9 +17,8 @@ the torch path runs.
 """
 from __future__ import annotations
 
-import numpy as np
-
 import numba
+import numpy as np
 
 # Compiled on the first call and cached on disk by numba, so later processes only load it (~0.2 s).
 _jit = numba.njit(cache=True)
@@ -134,13 +135,21 @@ def _border(X, k, j, QF, L, F, u, s):
 
 @_jit
 def _final_weights(QF, L, u, z, s):
-    """u[:s] = the simplex weights of the minimiser on F, from a fresh factor (free of update drift)."""
-    _chol(QF, L, s)
-    _solve_ones(L, s, z)
+    """u[:s] = the simplex weights of the minimiser on F, from a fresh factor (free of update drift).
+    If rounding broke the factorisation, the vertex F[0] (weight 1): still a feasible point, which
+    the caller's certificate then rejects."""
     tot = 0.0
-    for i in range(s):
-        u[i] = max(z[i], 0.0)
-        tot += u[i]
+    if _chol(QF, L, s):
+        _solve_ones(L, s, z)
+        for i in range(s):
+            u[i] = max(z[i], 0.0)
+            tot += u[i]
+    if not (0.0 < tot < np.inf):
+        for i in range(s):
+            z[i] = 0.0
+        z[0], tot = 1.0, 1.0
+        for i in range(s):
+            u[i] = z[i]
     for i in range(s):
         u[i] /= tot
 

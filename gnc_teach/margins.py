@@ -426,7 +426,7 @@ def _fused(X: torch.Tensor, eps: float, atol: float):
     S = D @ X.T
     S.diagonal().fill_(-math.inf)
     smax, dx, dp = S.amax(1), (D * X).sum(1), (D * P).sum(1)
-    if bool(((rr > atol) & (smax - dp > atol * rr)).any()):
+    if not bool(((rr <= atol) | (smax - dp <= atol * rr)).all()):  # (NaN fails too)
         return None
     return P, sup, wts, smax, dx, dp, rr
 

@@ -248,6 +248,17 @@ def test_compiled_candidate_solver_matches_torch():
         assert torch.allclose(P_c, P_t, atol=1e-12)
 
 
+def test_compiled_final_weights_stay_a_simplex_point():
+    # if rounding breaks the Cholesky factor, a vertex (a feasible point) is returned, never NaN
+    kernels = margins_module._compiled()
+    QF = np.array([[1.0, 2.0], [2.0, 1.0]])   # indefinite: no Cholesky factor
+    L, u, z = np.zeros((2, 2)), np.zeros(2), np.zeros(2)
+    kernels._final_weights(QF, L, u, z, 2)
+    assert u.tolist() == [1.0, 0.0]
+    kernels._final_weights(np.array([[2.0, 1.0], [1.0, 2.0]]), L, u, z, 2)
+    assert np.allclose(u, [0.5, 0.5])
+
+
 def test_fused_and_round_paths_agree(monkeypatch):
     W = random_sphere(400, 12, seed=2)
     a = one_vs_rest_distance(W, return_details=True)           # K <= FUSED_MAX_K: one compiled pass
