@@ -310,6 +310,11 @@ def test_float32_and_numpy_inputs():
     assert det.p.dtype == det.h.dtype == det.gap.dtype == torch.float32
     assert torch.allclose(one_vs_rest_distance(W.numpy()), r64, atol=1e-15)
     assert torch.allclose(one_vs_rest_distance(W.tolist()), r64, atol=1e-15)
+    strided = W.T.contiguous().T                          # the same values in a column-major view
+    assert not strided.is_contiguous()
+    assert torch.allclose(one_vs_rest_distance(strided), r64, atol=1e-15)
+    grad = W.clone().requires_grad_(True)                 # a leaf of an autograd graph is fine too
+    assert torch.allclose(one_vs_rest_distance(grad), r64, atol=1e-15)
 
 
 # ---------------------------------------------------------------- degenerate cases
