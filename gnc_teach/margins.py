@@ -409,23 +409,23 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
             zero = rr <= tol * scale
     if bool(((smax - dp) > tol * scale * rr).logical_and(~zero).any()):
         warnings.warn("one_vs_rest_distance: some rows did not certify to tol; see OneVsRest.gap.",
-                      RuntimeWarning, stacklevel=4)
+                      RuntimeWarning, stacklevel=3)
     return _result(W, X, P, support, weights, smax, dx, dp, rr, tol * scale, return_details)
 
 
 def _fused(X: torch.Tensor, eps: float, atol: float):
-    """Small codes on a CPU: every row solved over all rows in one compiled pass (partial pricing from
-    the m nearest), then certified here against all rows. None if any row fails (degenerate faces):
-    the caller then runs the general rounds, which have the degenerate-pivot machinery."""
+    """Small codes on a CPU: every row solved over all rows in one compiled pass (each step prices
+    every row from the Gram matrix), then certified here against all rows, as in the rounds. None if
+    any row fails (degenerate faces): the caller then runs the general rounds, which have the
+    degenerate-pivot machinery."""
+    K = X.shape[0]
     sup, wts = (torch.from_numpy(a) for a in _compiled().nearest_hull_points(X.numpy(), eps))
     s = max(1, int((sup >= 0).sum(1).max()))
     sup, wts = sup[:, :s], wts[:, :s]
     P = torch.einsum("ks,ksd->kd", wts, X[sup.clamp_min(0)])
-    D = X - P
-    rr = torch.linalg.vector_norm(D, dim=1)
-    S = D @ X.T
-    S.diagonal().fill_(-math.inf)
-    smax, dx, dp = S.amax(1), (D * X).sum(1), (D * P).sum(1)
+    rr = torch.linalg.vector_norm(X - P, dim=1)
+    _, S, dx, dp = next(_scores(X, P, torch.arange(K), K))  # one (K, K) block: K <= FUSED_MAX_K
+    smax = S.amax(1)
     if not bool(((rr <= atol) | (smax - dp <= atol * rr)).all()):  # (NaN fails too)
         return None
     return P, sup, wts, smax, dx, dp, rr
