@@ -145,11 +145,8 @@ def _final_weights(QF, L, u, z, s):
             u[i] = max(z[i], 0.0)
             tot += u[i]
     if not (0.0 < tot < np.inf):
-        for i in range(s):
-            z[i] = 0.0
-        z[0], tot = 1.0, 1.0
-        for i in range(s):
-            u[i] = z[i]
+        u[:s] = 0.0
+        u[0] = tot = 1.0
     for i in range(s):
         u[i] /= tot
 
@@ -223,6 +220,8 @@ def _argmax(w):
     return 0
 
 
+# The same Lawson–Hanson loop as _on_candidates_row with its own pricing. One loop taking either
+# pricing (a branch, or the pricing function as an argument, even inlined) measured 4-7% slower here.
 @_jit
 def _on_all_row(X, G, k, eps, max_steps, QF, L, F, u, z, w):
     """Lawson–Hanson for row k over all other rows, priced from the Gram matrix G = XXᵀ:
