@@ -125,16 +125,19 @@ def slsqp_softmax(W, H, *, delta=0.2, maxiter=400, cap=max_pairs):
     return _unit(Wn), A
 
 
+#: KKT residual at which the softmax polish stops without a confirming round
+KKT_STOP = 1e-9
 MAX_SLSQP_VARIABLES = 451   # keeps every default softmax/Tammes run with K <= 250 well under a minute
 
 
-def polish_softmax(W, evaluate, *, rounds=4, delta=0.2):
+def polish_softmax(W, evaluate, *, rounds=4, delta=0.2, start=None):
     """Alternate exact evaluation and SLSQP until rho stops improving.
 
-    ``evaluate(W) -> (rho, H)`` returns the exact rho and the margin directions. Returns
-    ``(W, rho, H, info)``; a round is kept only if the exactly re-evaluated rho does not decrease.
+    ``evaluate(W) -> (rho, H)`` returns the exact rho and the margin directions (``start``: their
+    values at ``W``, if the caller has them). Returns ``(W, rho, H, info)``; a round is kept only if
+    the exactly re-evaluated rho does not decrease.
     """
-    rho, H = evaluate(W)
+    rho, H = evaluate(W) if start is None else start
     info = {"polish_rounds": 0, "polish_constraints": 0}
     # dense SLSQP costs O(n^3) per step; measured on 2 cores: 37-49 s at n = 601 (K=100, d=3; K=75,
     # d=4), 117 s at n = 769 (K=128, d=3). Larger codes keep the smooth optimum.
@@ -154,6 +157,12 @@ def polish_softmax(W, evaluate, *, rounds=4, delta=0.2):
         improved = rn - rho
         W, rho, H = Wn, rn, Hn
         if improved < 1e-14:
+            break
+        # stationary to 1e-9 at the exact rho and H: another round gains only ~residual^2 (measured
+        # < 1e-14 at d = 3, K = 13..30), and at K = 30 it costs as much as the first (~35 ms)
+        kkt, nb = softmax_kkt(W, H, rho)
+        if kkt <= KKT_STOP:
+            info.update(kkt_residual=kkt, binding_pairs=nb)
             break
     info["polish"] = "slsqp"
     return W, rho, H, info
