@@ -202,6 +202,46 @@ def test_chunked_softmin_equals_dense_and_autograd(taus):
     assert torch.allclose(dense[1], M.detach().flatten(1).amin(1))
 
 
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("tau", [0.05, 1e-4])
+def test_compiled_softmin_gradient_equals_torch(tied, tau):
+    # the compiled kernel's objective and gradient are the same formulas as softmin_margins
+    g = torch.Generator().manual_seed(2)
+    W = torch.nn.functional.normalize(torch.randn(1, 11, 4, generator=g, dtype=F64), dim=-1)
+    H = W if tied else torch.nn.functional.normalize(torch.randn(1, 11, 4, generator=g, dtype=F64), dim=-1)
+    f, mmin, gW, gH = softmin_margins(W, H, tau)
+    G = np.empty((11 if tied else 22, 4))
+    fk, mk = codes._kernels()._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G, tied)
+    assert fk == pytest.approx(f.item(), abs=1e-14) and mk == pytest.approx(mmin.item(), abs=1e-15)
+    expected = (gW + gH)[0] if tied else torch.cat([gW, gH], 1)[0]
+    assert np.allclose(G, expected.numpy(), atol=1e-13)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_compiled_smooth_phase_matches_torch(tied, monkeypatch):
+    K, d, R = 9, 3, 4
+    W0 = codes._start(K, d, R, 0, "cpu", F64)
+    X0 = W0 if tied else torch.cat([W0, W0], 1)
+    taus = codes._taus((0.3, 2e-4), None, R, "cpu", F64, K)
+    kw = dict(steps=150, lr=(0.05, 1e-4), tau=taus, tied=tied, chunk=2048, bar=None)
+    X, proxy = codes._smooth_phase(X0, **kw)
+    monkeypatch.setattr(codes, "_kernels", lambda: None)
+    Xt, proxyt = codes._smooth_phase(X0, **kw)
+    # same method, different order of float64 operations: equal to rounding, amplified over 150 steps
+    assert torch.allclose(X, Xt, atol=1e-8) and torch.allclose(proxy, proxyt, atol=1e-9)
+    assert torch.allclose(X.norm(dim=-1), torch.ones(R, X.shape[1], dtype=F64), atol=1e-14)
+
+
+def test_compiled_smooth_phase_is_available():
+    assert codes._kernels() is not None   # numba is a dependency: the default CPU install compiles it
+
+
+def test_smooth_phase_without_numba_reaches_the_same_code(monkeypatch):
+    monkeypatch.setattr(codes, "_kernels", lambda: None)
+    res = codes.softmax_code(13, 3, fast=True)
+    assert abs(res.rho - rho_tammes(13)) <= 1e-7
+
+
 def test_chunked_riesz_equals_dense():
     X = torch.nn.functional.normalize(torch.randn(2, 9, 3, generator=torch.Generator().manual_seed(1),
                                                   dtype=F64), dim=-1)

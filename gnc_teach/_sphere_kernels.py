@@ -1,0 +1,123 @@
+"""Compiled CPU kernel of the smooth phase of :mod:`codes` for small codes (numba, float64).
+
+:func:`gnc_teach._sphere_opt.riemannian_adam` on :func:`~gnc_teach._sphere_opt.softmin_margins` steps
+all restarts as one batch of tensors. For a small code on a CPU (d = 3, K = 13: 16 restarts x 400
+steps) each step is ~40 tensor ops of a few microseconds' dispatch each, far more than the
+arithmetic. Here the same method runs restart by restart, compiled:
+
+    f_tau(W, H) = -tau log sum_{k != j} exp(-m_kj / tau),   m_kj = <w_k - w_j, h_k>,
+
+Riemannian Adam (tangent projection, Adam with bias correction, retraction x -> x/||x||), tau and the
+step size annealed geometrically, one start temperature per restart. ``tied=True`` is the Tammes
+surrogate (H = W, gradient dW + dH). Same formulas and order of operations as the torch path; the
+results agree to rounding (about 1e-10 after 400 steps, measured), not bit for bit.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+__all__ = ["adam_softmin"]
+
+_jit = numba.njit(cache=True)   # compiled on first call, cached on disk (later processes load it)
+_LOG_TINY = math.log(np.finfo(np.float64).tiny)
+
+
+@_jit
+def _softmin_grad(W, H, tau, E, G, tied):
+    """Soft-min of the margins of one restart: weights into ``E (K, K)``, ascent gradient into
+    ``G`` (``(2K, d)``: W part then H part; tied: ``(K, d)``, their sum). Returns ``(f, min margin)``."""
+    K, d = W.shape
+    mx, mmin = -np.inf, np.inf
+    for k in range(K):
+        hk = H[k]
+        dk = 0.0
+        for c in range(d):
+            dk += hk[c] * W[k, c]
+        for j in range(K):
+            if j == k:
+                continue
+            acc = 0.0
+            for c in range(d):
+                acc += hk[c] * W[j, c]
+            m = dk - acc
+            mmin = min(mmin, m)
+            E[k, j] = -m / tau
+            mx = max(mx, E[k, j])
+    s = 0.0
+    for k in range(K):
+        for j in range(K):
+            if j == k:
+                E[k, j] = 0.0
+                continue
+            x = E[k, j] - mx
+            # exp into the subnormal range is ~30x slower, and such weights are below one ulp of s >= 1
+            E[k, j] = 0.0 if x < _LOG_TINY else math.exp(x)
+            s += E[k, j]
+    G[:] = 0.0
+    off = 0 if tied else K              # where d/dH goes
+    for k in range(K):
+        rk = 0.0
+        for j in range(K):
+            e = E[k, j]
+            if e == 0.0:
+                continue
+            rk += e
+            for c in range(d):
+                G[j, c] -= e * H[k, c]          # -P^T H
+                G[off + k, c] -= e * W[j, c]    # -P W
+        for c in range(d):
+            G[k, c] += rk * H[k, c]             # r * H
+            G[off + k, c] += rk * W[k, c]       # r * W
+    G /= s
+    return -tau * (mx + math.log(s)), mmin
+
+
+@_jit
+def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, beta1=0.9, beta2=0.999, eps=1e-12):
+    """Riemannian Adam maximising f_tau for every restart of ``X0``: ``(R, 2K, d)`` rows W then H, or
+    ``(R, K, d)`` with ``tied`` (H = W). ``tau`` goes from ``tau0s[r]`` to ``tau1`` and the step size from
+    ``lr0`` to ``lr1``, geometrically over ``steps``. Returns ``(X, min margin at X)``, like
+    ``riemannian_adam`` followed by ``softmin_margins`` in :mod:`gnc_teach._sphere_opt`."""
+    R, n, d = X0.shape
+    K = n if tied else n // 2
+    X = X0.copy()
+    mmin = np.empty(R)
+    E = np.empty((K, K))
+    G = np.empty((n, d))
+    m1 = np.empty((n, d))
+    m2 = np.empty((n, d))
+    for r in range(R):
+        Xr = X[r]
+        for i in range(n):                       # the retraction of the start, as in riemannian_adam
+            nrm = max(math.sqrt((Xr[i] ** 2).sum()), np.finfo(np.float64).tiny)
+            Xr[i] /= nrm
+        W = Xr[:K]
+        H = Xr if tied else Xr[K:]
+        m1[:] = 0.0
+        m2[:] = 0.0
+        for t in range(steps):
+            f = t / max(steps - 1, 1)
+            tau = tau0s[r] * (tau1 / tau0s[r]) ** f
+            lr = lr0 * (lr1 / lr0) ** f
+            _softmin_grad(W, H, tau, E, G, tied)
+            c1 = 1.0 - beta1 ** (t + 1)
+            c2 = 1.0 - beta2 ** (t + 1)
+            for i in range(n):
+                dot = 0.0
+                for c in range(d):
+                    dot += G[i, c] * Xr[i, c]
+                nrm = 0.0
+                for c in range(d):
+                    g = G[i, c] - dot * Xr[i, c]          # tangent projection
+                    m1[i, c] = beta1 * m1[i, c] + (1 - beta1) * g
+                    m2[i, c] = beta2 * m2[i, c] + (1 - beta2) * g * g
+                    Xr[i, c] += lr * ((m1[i, c] / c1) / (math.sqrt(m2[i, c] / c2) + eps))
+                    nrm += Xr[i, c] * Xr[i, c]
+                nrm = max(math.sqrt(nrm), np.finfo(np.float64).tiny)
+                for c in range(d):
+                    Xr[i, c] /= nrm
+        mmin[r] = _softmin_grad(W, H, tau1, E, G, tied)[1]
+    return X, mmin
