@@ -3,11 +3,14 @@
 A code is ``W (K, d)`` with unit rows. Every solver works in two phases:
 
 1. **smooth, batched**: all ``restarts`` start as ONE tensor ``(R, K, d)`` on the device and follow
-   Riemannian Adam on an annealed smooth surrogate (:mod:`gnc_teach._sphere_opt`);
-2. **exact, float64**: the best few restarts are polished on their near-binding constraints
-   (:mod:`gnc_teach._polish`: SLSQP for the max-min problems, L-BFGS for energies) and re-evaluated
-   exactly with :func:`gnc_teach.margins.one_vs_rest_distance`; small Tammes codes then get a round of
-   monotonic basin hopping (perturb, re-polish, keep if better).
+   Riemannian Adam on an annealed smooth surrogate (:mod:`gnc_teach._sphere_opt`). Small float64 codes
+   on a CPU (K^2 d <= 20,000) run the same method compiled, restart by restart
+   (:mod:`gnc_teach._sphere_kernels`, numba), since there torch's per-op dispatch costs more than the
+   arithmetic;
+2. **exact, float64**: the best restart of each of the best few basins is polished on its
+   near-binding constraints (:mod:`gnc_teach._polish`: SLSQP for the max-min problems, L-BFGS for
+   energies) and re-evaluated exactly with :func:`gnc_teach.margins.one_vs_rest_distance`; small
+   Tammes codes then get a round of monotonic basin hopping (perturb, re-polish, keep if better).
 
 Results are **best found**, not proved optima, unless ``(K, d)`` has a proved closed form (d = 2,
 K <= d+1, or d+2 <= K <= 2d for rho; MATH.md §3), and the result says which (``.status``) with the
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _polish
 from ._sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
@@ -207,6 +210,13 @@ def _top(top, R, K, fast, small):
     return min(R, 1 if fast or K > 64 else small)
 
 
+@functools.cache
+def _blas_pools():
+    """numpy/scipy's BLAS and OpenMP pools, found once (a fresh scan of the loaded libraries costs ~1 ms
+    per call, a third of a whole d = 3, K = 13 fast run's overhead)."""
+    return ThreadpoolController()
+
+
 def _small_problems_single_threaded(solver):
     """Run small CPU problems on one thread: OpenMP start-up and oversubscription (pytest -n 2 on two
     cores) cost far more than they save below ~1e8 flops per step (measured: 1.6 ms vs 108 ms/step)."""
@@ -217,7 +227,7 @@ def _small_problems_single_threaded(solver):
         on_cpu = dev is None and not torch.cuda.is_available() or str(dev).startswith("cpu")
         if not (small and on_cpu):
             return solver(K, d, **kw)
-        with one_cpu_thread(), threadpool_limits(limits=1):   # torch's and numpy/scipy's BLAS pools
+        with one_cpu_thread(), _blas_pools().limit(limits=1):   # torch's and numpy/scipy's BLAS pools
             return solver(K, d, **kw)
     return wrapped
 
@@ -359,10 +369,15 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     order = _distinct_best(X[:, :K], proxy, top)
     best = None
     for r in order:
-        Wnp, rho, H = _evaluable(_polish._unit(X[r, :K].detach().cpu().double().numpy()))
+        Wr = _polish._unit(X[r, :K].detach().cpu().double().numpy())
         info = {}
         if polish:
-            Wnp, rho, H, info = _polish.polish_softmax(Wnp, _rho_and_h, start=(rho, H))
+            # phase 1's min margin (a lower bound on rho(Wr): its h_k are unit) and its H start the polish;
+            # the smooth optimum is near-degenerate, where the exact evaluation takes its slow route
+            Hr = _polish._unit(X[r, K:].detach().cpu().double().numpy())
+            Wnp, rho, H, info = _polish.polish_softmax(Wr, _rho_and_h, start=(float(proxy[r]), Hr))
+        if not polish or Wnp is Wr:        # no polished round was kept: evaluate Wr exactly
+            Wnp, rho, H = _evaluable(Wr)
         if best is None or rho > best[1]:
             best = (Wnp, rho, H, info)
     Wnp, rho, H, info = best
