@@ -9,10 +9,11 @@ overhead is most of the run time. Here each row runs the same Lawson–Hanson me
 with a Cholesky factor of Q_FF grown by bordering (O(s·d + s²) per added point) and rebuilt when a point
 leaves. Two entry points: :func:`min_norm_rows` solves over given candidate sets (the widening rounds
 of :mod:`margins`); :func:`nearest_hull_points` solves every row over all other rows, pricing all of
-them from the Gram matrix at each step (small K). It is a plain solver with no degenerate pivots: a row stops when the entering point is (almost)
-affinely dependent on its passive set, exactly as the torch solver without ``pivot``. It proves nothing
-itself; the caller certifies every row against all K rows and re-solves failures with the torch solver's
-degenerate machinery. :mod:`margins` imports this module on first use; without numba (or off the CPU)
+them from the Gram matrix at each step (small K). An entering point that is (almost) affinely dependent
+on the passive set (faces with more than d coplanar points, common in optimised codes) is exchanged for
+a passive point, as in the simplex method (:func:`_exchange`). It proves nothing itself: the caller
+certifies every row against all K rows and re-solves failures with the torch solver's degenerate
+machinery. :mod:`margins` imports this module on first use; without numba (or off the CPU)
 the torch path runs.
 """
 from __future__ import annotations
@@ -134,6 +135,35 @@ def _border(X, k, j, QF, L, F, u, s):
 
 
 @_jit
+def _exchange(X, k, j, QF, L, F, u, z, s):
+    """Degenerate step: x_j priced in but (almost) in aff(F), so ``_border`` refused it (it left
+    ``Q[F, j]`` in QF[:s, s] and l = L⁻¹Q[F, j] in L[s, :s]). Write x_j ≈ Σ a_i x_{F_i} with Σa = 1
+    (a = Q_FF⁻¹ Q[F, j]), move weight θ from the a_i > 0 to j until the first u_i reaches 0 (p moves by at
+    most θ·dist(x_j, aff F)), and swap that point for j: the simplex method's exchange. It happens at
+    faces with more than d coplanar points, as in optimised codes (d = 3, K = 13: near-square faces).
+    Returns the new size, or -1 with F, u unchanged when no point can leave."""
+    for i in range(s - 1, -1, -1):            # a = L⁻ᵀ l
+        acc = L[s, i]
+        for t in range(i + 1, s):
+            acc -= L[t, i] * z[t]
+        z[i] = acc / L[i, i]
+    t, theta = -1, np.inf
+    for i in range(s):
+        if z[i] > 1e-9 and u[i] / z[i] < theta:
+            t, theta = i, u[i] / z[i]
+    if t < 0:
+        return -1
+    for i in range(s):
+        u[i] = max(u[i] - theta * z[i], 0.0)
+    s = _drop(F, QF, u, s, t)
+    _chol(QF, L, s)                           # a principal submatrix: cannot fail
+    if not _border(X, k, j, QF, L, F, u, s):  # rounding: j still dependent on the rest (a_t tiny)
+        return s
+    u[s] = theta
+    return s + 1
+
+
+@_jit
 def _final_weights(QF, L, u, z, s):
     """u[:s] = the simplex weights of the minimiser on F, from a fresh factor (free of update drift).
     If rounding broke the factorisation, the vertex F[0] (weight 1): still a feasible point, which
@@ -195,9 +225,16 @@ def _on_candidates_row(X, k, cand, init, eps, max_steps, QF, L, F, u, z, y, mark
                     wmax, j = acc, g
         for i in range(s):
             mark[F[i]] = False
-        if wmax <= eps or s >= s_max or not _border(X, k, j, QF, L, F, u, s):
-            break  # optimal, full, or x_j (almost) in aff(F): the caller's certificate judges
-        s = _feasible(F, QF, L, u, z, s + 1)
+        if wmax <= eps or s >= s_max:
+            break  # optimal or full: the caller's certificate judges
+        if _border(X, k, j, QF, L, F, u, s):
+            s += 1
+        else:
+            s2 = _exchange(X, k, j, QF, L, F, u, z, s)
+            if s2 < 0:
+                break
+            s = s2
+        s = _feasible(F, QF, L, u, z, s)
     _final_weights(QF, L, u, z, s)
     return s
 
@@ -249,9 +286,16 @@ def _on_all_row(X, G, k, eps, max_steps, QF, L, F, u, z, w):
         for i in range(s):
             w[F[i]] = -np.inf
         j = _argmax(w)
-        if 1.0 - su + xky + w[j] <= eps or s >= s_max or not _border(X, k, j, QF, L, F, u, s):
+        if 1.0 - su + xky + w[j] <= eps or s >= s_max:
             break
-        s = _feasible(F, QF, L, u, z, s + 1)
+        if _border(X, k, j, QF, L, F, u, s):
+            s += 1
+        else:
+            s2 = _exchange(X, k, j, QF, L, F, u, z, s)
+            if s2 < 0:
+                break
+            s = s2
+        s = _feasible(F, QF, L, u, z, s)
     _final_weights(QF, L, u, z, s)
     return s
 

@@ -16,8 +16,10 @@ We solve it exactly and prove it, batched over all rows:
 On a CPU the plain solves of step 2 run compiled, one row at a time (numba, :mod:`._active_set`):
 the lockstep loop is bound by per-op dispatch there. Small codes (K ≤ FUSED_MAX_K) skip the
 candidate rounds: each row is solved over all rows at once, priced from the Gram matrix, and then
-certified here as in step 3; if any row fails, the general rounds above run instead. The degenerate
-machinery, and everything on a GPU, stays in torch.
+certified here as in step 3; if any row fails, the general rounds above run instead. The compiled
+rows exchange an (almost) affinely dependent entering point like the simplex method, which settles
+the near-coplanar faces of optimised codes; the second try with Bland's rule, and everything on a
+GPU, stays in torch.
 
 The result carries two-sided bounds: upper = ‖w_k − p_k‖ (p_k is feasible) and, by margin duality,
 lower = min_{j≠k} ⟨w_k − w_j, h_k⟩ with h_k = (w_k − p_k)/‖w_k − p_k‖. Their gap is

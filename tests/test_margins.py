@@ -269,6 +269,27 @@ def test_fused_and_round_paths_agree(monkeypatch):
     assert torch.allclose(a.rho, b.rho, atol=1e-13)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_compiled_exchange_on_near_coplanar_faces(seed, monkeypatch):
+    # the nearest face of w_k is a square whose corners are 1e-7 off one plane (as in optimised codes):
+    # its triangles are almost affinely dependent, so the compiled pass must exchange a corner for
+    # another (simplex pivot) instead of stopping; it then certifies and agrees with the torch solver
+    g = torch.Generator().manual_seed(seed)
+    square = torch.tensor([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [-1.0, -1.0, 0.0], [-1.0, 1.0, 0.0]], dtype=F64)
+    square[:, 2] = 1e-7 * torch.randn(4, generator=g, dtype=F64)
+    above = torch.cat([0.8 * (2 * torch.rand(1, 2, generator=g, dtype=F64) - 1), torch.ones(1, 1, dtype=F64)], 1)
+    W = torch.cat([above, square, torch.tensor([[0.0, 0.0, -3.0]], dtype=F64)])
+    X = W.contiguous()
+    scale = float(X.norm(dim=1).max())
+    assert margins_module._fused(X, 64 * torch.finfo(F64).eps * (1 + 4 * scale ** 2), 1e-10 * scale) is not None
+    a = one_vs_rest_distance(W, return_details=True)
+    monkeypatch.setattr(margins_module, "_compiled", lambda: None)
+    b = one_vs_rest_distance(W, return_details=True)
+    check_certificate(a, W)
+    assert torch.allclose(a.rho, b.rho, atol=1e-13)
+    assert a.rho[0].item() == pytest.approx(1.0, abs=1e-6)   # the square's plane is z ~ 0
+
+
 def test_fused_path_hands_degenerate_rows_to_the_rounds(monkeypatch):
     # a cross-polytope moved by 1e-7: the compiled pass stops on an almost affinely dependent point
     # and its certificate fails; the general rounds (degenerate pivots) then certify every row
