@@ -23,12 +23,14 @@ __all__ = ["adam_softmin"]
 
 _jit = numba.njit(cache=True)   # compiled on first call, cached on disk (later processes load it)
 _LOG_TINY = math.log(np.finfo(np.float64).tiny)
+_LOG_HALF_ULP = math.log(np.finfo(np.float64).eps / 2)
 
 
 @_jit
-def _softmin_grad(W, H, tau, E, G, tied):
+def _softmin_grad(W, H, tau, E, G, tied, cut):
     """Soft-min of the margins of one restart: weights into ``E (K, K)``, ascent gradient into
-    ``G`` (``(2K, d)``: W part then H part; tied: ``(K, d)``, their sum). Returns ``(f, min margin)``."""
+    ``G`` (``(2K, d)``: W part then H part; tied: ``(K, d)``, their sum). Returns ``(f, min margin)``.
+    Weights below e^cut (relative to the largest, 1) are set to 0 without calling exp."""
     K, d = W.shape
     mx, mmin = -np.inf, np.inf
     for k in range(K):
@@ -53,8 +55,7 @@ def _softmin_grad(W, H, tau, E, G, tied):
                 E[k, j] = 0.0
                 continue
             x = E[k, j] - mx
-            # exp into the subnormal range is ~30x slower, and such weights are below one ulp of s >= 1
-            E[k, j] = 0.0 if x < _LOG_TINY else math.exp(x)
+            E[k, j] = 0.0 if x < cut else math.exp(x)
             s += E[k, j]
     G[:] = 0.0
     off = 0 if tied else K              # where d/dH goes
@@ -76,13 +77,21 @@ def _softmin_grad(W, H, tau, E, G, tied):
 
 
 @_jit
-def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, beta1=0.9, beta2=0.999, eps=1e-12):
+def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, all_weights=False, beta1=0.9, beta2=0.999,
+                 eps=1e-12):
     """Riemannian Adam maximising f_tau for every restart of ``X0``: ``(R, 2K, d)`` rows W then H, or
     ``(R, K, d)`` with ``tied`` (H = W). ``tau`` goes from ``tau0s[r]`` to ``tau1`` and the step size from
     ``lr0`` to ``lr1``, geometrically over ``steps``. Returns ``(X, min margin at X)``, like
-    ``riemannian_adam`` followed by ``softmin_margins`` in :mod:`gnc_teach._sphere_opt`."""
+    ``riemannian_adam`` followed by ``softmin_margins`` in :mod:`gnc_teach._sphere_opt`.
+
+    The softmax weights that together stay below half an ulp of their sum (each < eps/(2K^2) of the
+    largest) are set to 0 without calling exp: 14% faster at d = 3, K = 13, where exp is a quarter of
+    the time. They change f by less than rounding; they only move rows whose whole gradient is that
+    small (no near-binding margin), by ~1e-7 over a run. ``all_weights=True`` drops only the subnormal
+    ones (whose exp is ~30x slower), as the torch path does: for comparing the two."""
     R, n, d = X0.shape
     K = n if tied else n // 2
+    cut = _LOG_TINY if all_weights else _LOG_HALF_ULP - 2.0 * math.log(K)
     X = X0.copy()
     mmin = np.empty(R)
     E = np.empty((K, K))
@@ -102,7 +111,7 @@ def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, beta1=0.9, beta2=0.999,
             f = t / max(steps - 1, 1)
             tau = tau0s[r] * (tau1 / tau0s[r]) ** f
             lr = lr0 * (lr1 / lr0) ** f
-            _softmin_grad(W, H, tau, E, G, tied)
+            _softmin_grad(W, H, tau, E, G, tied, cut)
             c1 = 1.0 - beta1 ** (t + 1)
             c2 = 1.0 - beta2 ** (t + 1)
             for i in range(n):
@@ -119,5 +128,5 @@ def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, beta1=0.9, beta2=0.999,
                 nrm = max(math.sqrt(nrm), np.finfo(np.float64).tiny)
                 for c in range(d):
                     Xr[i, c] /= nrm
-        mmin[r] = _softmin_grad(W, H, tau1, E, G, tied)[1]
+        mmin[r] = _softmin_grad(W, H, tau1, E, G, tied, cut)[1]
     return X, mmin

@@ -210,11 +210,18 @@ def test_compiled_softmin_gradient_equals_torch(tied, tau):
     W = torch.nn.functional.normalize(torch.randn(1, 11, 4, generator=g, dtype=F64), dim=-1)
     H = W if tied else torch.nn.functional.normalize(torch.randn(1, 11, 4, generator=g, dtype=F64), dim=-1)
     f, mmin, gW, gH = softmin_margins(W, H, tau)
+    kernels = codes._kernels()
     G = np.empty((11 if tied else 22, 4))
-    fk, mk = codes._kernels()._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G, tied)
+    fk, mk = kernels._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G, tied, kernels._LOG_TINY)
     assert fk == pytest.approx(f.item(), abs=1e-14) and mk == pytest.approx(mmin.item(), abs=1e-15)
     expected = (gW + gH)[0] if tied else torch.cat([gW, gH], 1)[0]
     assert np.allclose(G, expected.numpy(), atol=1e-13)
+    # the default cut skips weights that together are below half an ulp of their sum (each <= 1)
+    G2 = np.empty_like(G)
+    cut = kernels._LOG_HALF_ULP - 2 * math.log(11)
+    f2, m2 = kernels._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G2, tied, cut)
+    assert abs(f2 - fk) <= 2 * np.finfo(float).eps * abs(fk) and m2 == mk
+    assert np.abs(G2 - G).max() <= 2 * np.finfo(float).eps
 
 
 @pytest.mark.parametrize("tied", [False, True])
@@ -223,13 +230,15 @@ def test_compiled_smooth_phase_matches_torch(tied, monkeypatch):
     W0 = codes._start(K, d, R, 0, "cpu", F64)
     X0 = W0 if tied else torch.cat([W0, W0], 1)
     taus = codes._taus((0.3, 2e-4), None, R, "cpu", F64, K)
-    kw = dict(steps=150, lr=(0.05, 1e-4), tau=taus, tied=tied, chunk=2048, bar=None)
-    X, proxy = codes._smooth_phase(X0, **kw)
-    monkeypatch.setattr(codes, "_kernels", lambda: None)
-    Xt, proxyt = codes._smooth_phase(X0, **kw)
-    # same method, different order of float64 operations: equal to rounding, amplified over 150 steps
-    assert torch.allclose(X, Xt, atol=1e-8) and torch.allclose(proxy, proxyt, atol=1e-9)
+    X, proxy = codes._smooth_phase(X0, steps=150, lr=(0.05, 1e-4), tau=taus, tied=tied, chunk=2048, bar=None)
     assert torch.allclose(X.norm(dim=-1), torch.ones(R, X.shape[1], dtype=F64), atol=1e-14)
+    # with every weight kept, as in torch: the same method in a different order of float64 operations,
+    # equal to rounding amplified over 150 steps
+    Xa, proxya = codes._kernels().adam_softmin(X0.numpy(), 150, 0.05, 1e-4, taus[0].numpy(), taus[1], tied, True)
+    monkeypatch.setattr(codes, "_kernels", lambda: None)
+    Xt, proxyt = codes._smooth_phase(X0, steps=150, lr=(0.05, 1e-4), tau=taus, tied=tied, chunk=2048, bar=None)
+    assert torch.allclose(torch.from_numpy(Xa), Xt, atol=1e-8)
+    assert torch.allclose(torch.from_numpy(proxya), proxyt, atol=1e-9)
 
 
 def test_compiled_smooth_phase_is_available():
