@@ -349,10 +349,10 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     per-class directions H (its maximum is rho*, MATH.md §3) for all restarts at once, with the
     temperature annealed to ``tau[1]`` from start values log-spaced over the restarts in
     ``[tau[0]/tau_spread, tau[0]]`` (different start temperatures fall into different basins; default
-    spread 30 for K <= 64, 3 above). Phase 2 polishes the ``top`` best restarts with
-    SLSQP on the near-binding margin constraints (float64) and re-evaluates rho exactly.
-    ``fast=True`` uses fewer steps and restarts (for lessons). Returns a :class:`CodeResult`; the value
-    is a certified lower bound rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
+    spread 30 for K <= 64, 3 above). Phase 2 polishes the best restart of each of the ``top`` best
+    distinct basins with SLSQP on the near-binding margin constraints (float64) and re-evaluates rho
+    exactly. ``fast=True`` uses fewer steps and restarts and polishes only the best (for lessons).
+    Returns a :class:`CodeResult`; the value is a certified lower bound rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
     """
     K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
     device, dtype = resolve(device, dtype)
