@@ -192,7 +192,7 @@ def _check_common(K, d, restarts, steps, seed, chunk):
 def _defaults(K, restarts, steps, fast):
     """Default batch size and steps: many cheap restarts for small K, fewer for large K."""
     if restarts is None:
-        if fast:  # a step costs ~R K^2 d: bound R K^2 (at d = 3, 4 restarts find the K = 30 record, 5 seeds of 5)
+        if fast:  # a step costs ~R K^2 d: bound R K^2 (d = 3, K = 30: 4 restarts found the record, 5 seeds of 5)
             restarts = max(4, min(16, 2 ** 13 // K ** 2))
         elif K <= 64:  # cheap restarts; at d=3, 32 of them missed the softmax records K = 21, 25, 29 (seed 0)
             restarts = min(128, max(32, 2 ** 17 // K ** 2))  # a step costs ~R K^2 d: bound R K^2
@@ -352,7 +352,8 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     spread 30 for K <= 64, 3 above). Phase 2 polishes the best restart of each of the ``top`` best
     distinct basins with SLSQP on the near-binding margin constraints (float64) and re-evaluates rho
     exactly. ``fast=True`` uses fewer steps and restarts and polishes only the best (for lessons).
-    Returns a :class:`CodeResult`; the value is a certified lower bound rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
+    Returns a :class:`CodeResult`; the value is a certified lower bound
+    rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
     """
     K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
     device, dtype = resolve(device, dtype)

@@ -52,7 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--s", type=_positive_float, default=1.0,
                    help="Riesz exponent for thomson (default 1 = Coulomb); energies are reported at this s")
-    p.add_argument("--fast", action="store_true", help="fewer steps and restarts, only the best one polished (quick look)")
+    p.add_argument("--fast", action="store_true",
+                   help="fewer steps and restarts, only the best one polished (quick look)")
     p.add_argument("--json", action="store_true", help="print one JSON object (with W as a list of rows)")
     p.add_argument("--save", metavar="PATH", default=None, help="save W (K, d) as a .npy file")
     return p

@@ -212,7 +212,8 @@ def test_compiled_softmin_gradient_equals_torch(tied, tau):
     f, mmin, gW, gH = softmin_margins(W, H, tau)
     kernels = codes._kernels()
     G = np.empty((11 if tied else 22, 4))
-    fk, mk = kernels._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G, tied, kernels._LOG_TINY)
+    fk, mk = kernels._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G, tied,
+                                   kernels._LOG_TINY)
     assert fk == pytest.approx(f.item(), abs=1e-14) and mk == pytest.approx(mmin.item(), abs=1e-15)
     expected = (gW + gH)[0] if tied else torch.cat([gW, gH], 1)[0]
     assert np.allclose(G, expected.numpy(), atol=1e-13)
@@ -234,7 +235,8 @@ def test_compiled_smooth_phase_matches_torch(tied, monkeypatch):
     assert torch.allclose(X.norm(dim=-1), torch.ones(R, X.shape[1], dtype=F64), atol=1e-14)
     # with every weight kept, as in torch: the same method in a different order of float64 operations,
     # equal to rounding amplified over 150 steps
-    Xa, proxya = codes._kernels().adam_softmin(X0.numpy(), 150, 0.05, 1e-4, taus[0].numpy(), taus[1], tied, True)
+    Xa, proxya = codes._kernels().adam_softmin(X0.numpy(), 150, 0.05, 1e-4, taus[0].numpy(), taus[1], tied,
+                                               True)
     monkeypatch.setattr(codes, "_kernels", lambda: None)
     Xt, proxyt = codes._smooth_phase(X0, steps=150, lr=(0.05, 1e-4), tau=taus, tied=tied, chunk=2048, bar=None)
     assert torch.allclose(torch.from_numpy(Xa), Xt, atol=1e-8)
