@@ -6,13 +6,26 @@ Every public function validates at the boundary with these helpers, so that bad 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import numbers
 
 import numpy as np
 import torch
 
 __all__ = ["default_device", "resolve", "as_matrix", "as_labels", "check_int", "check_positive",
-           "one_cpu_thread"]
+           "one_cpu_thread", "compiled_kernels"]
+
+
+@functools.cache
+def compiled_kernels(module: str):
+    """The numba-compiled CPU kernels in ``gnc_teach.<module>``, imported on first use (numba takes
+    ~0.3 s to import); None where numba cannot be imported, or (RuntimeError) has no writable cache
+    directory for its compiled code: the caller's torch path then does all the work."""
+    try:
+        return importlib.import_module(f"gnc_teach.{module}")
+    except (ImportError, RuntimeError):  # pragma: no cover - numba missing or its cache unwritable
+        return None
 
 
 @contextlib.contextmanager

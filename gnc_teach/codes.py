@@ -44,7 +44,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import _polish
 from ._sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
-from ._tensor import as_matrix, check_int, check_positive, one_cpu_thread, resolve
+from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread, resolve
 from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
 
 __all__ = ["CodeResult", "softmax_code", "tammes_code", "thomson_code", "riesz_energy", "describe_code"]
@@ -293,15 +293,9 @@ def _start(K, d, R, seed, device, dtype):
 COMPILED_MAX_K2D = 20_000
 
 
-@functools.cache
 def _kernels():
-    """The compiled smooth phase (:mod:`._sphere_kernels`), imported on first use; None without numba
-    (or without a writable numba cache): then the torch path runs."""
-    try:
-        from . import _sphere_kernels
-    except (ImportError, RuntimeError):  # pragma: no cover - see margins._compiled
-        return None
-    return _sphere_kernels
+    """The compiled smooth phase (:mod:`._sphere_kernels`), or None: then the torch path runs."""
+    return compiled_kernels("_sphere_kernels")
 
 
 def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar):

@@ -28,7 +28,6 @@ Memory is O(K·d + chunk·K); no (K, K, d) tensor is ever built.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import warnings
@@ -37,7 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn.functional import pad
 
-from ._tensor import as_matrix, check_int, check_positive, one_cpu_thread
+from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread
 from .geometry import max_cos
 
 __all__ = ["OneVsRest", "one_vs_rest_distance", "rho", "rho_upper_bound", "rho_lower_bound",
@@ -77,15 +76,9 @@ class OneVsRest:
     certificate: torch.Tensor
 
 
-@functools.cache
 def _compiled():
-    """The compiled CPU kernels (:mod:`._active_set`), imported on first use since numba takes ~0.3 s
-    to import; None where numba cannot be imported: then the torch solver does all the work."""
-    try:
-        from . import _active_set
-    except (ImportError, RuntimeError):  # pragma: no cover - numba missing, or (RuntimeError) no
-        return None                      # writable cache directory for its compiled code
-    return _active_set
+    """The compiled per-row solver (:mod:`._active_set`), or None: then the torch solver does all the work."""
+    return compiled_kernels("_active_set")
 
 
 def _validated(W) -> torch.Tensor:
