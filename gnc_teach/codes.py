@@ -223,8 +223,10 @@ def _small_problems_single_threaded(solver):
     @functools.wraps(solver)
     def wrapped(K, d, **kw):
         small = isinstance(K, int) and isinstance(d, int) and 32 * K * K * d < 1e8
-        dev = kw.get("device")
-        on_cpu = dev is None and not torch.cuda.is_available() or str(dev).startswith("cpu")
+        try:
+            on_cpu = resolve(kw.get("device"))[0].type == "cpu"   # None and "auto" included
+        except (ValueError, TypeError):
+            on_cpu = False                                        # the solver reports the bad device
         if not (small and on_cpu):
             return solver(K, d, **kw)
         with one_cpu_thread(), _blas_pools().limit(limits=1):   # torch's and numpy/scipy's BLAS pools

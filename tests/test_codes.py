@@ -163,6 +163,22 @@ def test_invariance_rotation_permutation(code_8_3):
     assert other.energy == pytest.approx(code_8_3.energy, rel=1e-12)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="device='auto' means CUDA on this machine")
+def test_auto_device_on_a_cpu_machine_is_the_cpu_path(monkeypatch):
+    # "auto" resolves to the CPU here, so a small code must run as with device="cpu": on one thread
+    threads, smooth = [], codes._smooth_phase
+    monkeypatch.setattr(codes, "_smooth_phase",
+                        lambda *a, **k: threads.append(torch.get_num_threads()) or smooth(*a, **k))
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        a = codes.softmax_code(9, 3, device="auto", fast=True)
+        b = codes.softmax_code(9, 3, device="cpu", fast=True)
+    finally:
+        torch.set_num_threads(old)
+    assert threads == [1, 1] and torch.equal(a.W, b.W)
+
+
 def test_float32_run():
     res = codes.softmax_code(8, 3, dtype=torch.float32, restarts=16, steps=800)
     assert res.W.dtype == torch.float32 and res.W.shape == (8, 3)
