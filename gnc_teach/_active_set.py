@@ -258,7 +258,8 @@ def _argmax(w):
 
 
 # The same Lawson–Hanson loop as _on_candidates_row with its own pricing. One loop taking either
-# pricing (a branch, or the pricing function as an argument, even inlined) measured 4-7% slower here.
+# pricing (a branch, or the pricing function as an argument, even inlined) measured 4-7% slower here;
+# so did moving the shared "border, else exchange" step into a helper (~5% at K = 200).
 @_jit
 def _on_all_row(X, G, k, eps, max_steps, QF, L, F, u, z, w):
     """Lawson–Hanson for row k over all other rows, priced from the Gram matrix G = XXᵀ:
