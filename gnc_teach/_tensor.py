@@ -24,7 +24,7 @@ def compiled_kernels(module: str):
     directory for its compiled code: the caller's torch path then does all the work."""
     try:
         return importlib.import_module(f"gnc_teach.{module}")
-    except (ImportError, RuntimeError):  # pragma: no cover - numba missing or its cache unwritable
+    except (ImportError, RuntimeError):  # numba missing, or its cache directory unwritable
         return None
 
 
