@@ -300,18 +300,30 @@ def _kernels():
     return compiled_kernels("_sphere_kernels")
 
 
-def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar):
+#: successive pruning in the compiled smooth phase (``prune=True``): after PRUNE_AT of the steps only
+#: the restarts with min margin m_r >= max m - PRUNE_C tau_r run on. Measured with the fast defaults
+#: (400 steps; 60 seeds of d = 3, K = 5..30 to choose, then fresh seeds): the best restart of the
+#: unpruned run was dropped in 1 of 1040 runs (d = 3, by 6e-6), 1 of 540 (d = 4, 2e-5), 0 of 930
+#: (d = 2, 5), 0 of 780 (Tammes, d = 3); d = 3, K = 13 runs 30% fewer restart-steps
+PRUNE_AT, PRUNE_C = 5 / 8, 2.0
+
+
+def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False):
     """Phase 1 for all restarts ``X0 (R, m, d)`` (softmax: rows W then H; ``tied``: Tammes, H = W):
     Riemannian Adam on the soft-min of the margins, annealed. Returns ``(X, min margin per restart)``.
-    Small float64 CPU problems run the compiled kernel (same method, restart by restart), the rest
-    the batched torch path (GPU, float32, large K)."""
+    Small float64 CPU problems run the compiled kernel (same method, restart by restart; with
+    ``prune``, restarts far behind after PRUNE_AT of the steps stop there), the rest the batched
+    torch path (GPU, float32, large K; every restart runs to the end)."""
     R, m, d = X0.shape
     K = m if tied else m // 2
     taus, t1 = tau
     small = X0.device.type == "cpu" and X0.dtype == F64 and K * K * d <= COMPILED_MAX_K2D
     if small and _kernels() is not None:
+        prune_at = int(PRUNE_AT * steps) if prune else 0
+        # every argument given: numba's dispatcher takes a ~0.25 ms slow path when defaults are left out
         X, proxy = _kernels().adam_softmin(X0.contiguous().numpy(), steps, float(lr[0]), float(lr[1]),
-                                           taus.contiguous().numpy(), float(t1), tied)
+                                           taus.contiguous().numpy(), float(t1), tied, False, prune_at,
+                                           PRUNE_C, 0.9, 0.999, 1e-12)
         if bar is not None:
             bar.update(steps)
             bar.close()
@@ -347,7 +359,9 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     ``[tau[0]/tau_spread, tau[0]]`` (different start temperatures fall into different basins; default
     spread 30 for K <= 64, 3 above). Phase 2 polishes the best restart of each of the ``top`` best
     distinct basins with SLSQP on the near-binding margin constraints (float64) and re-evaluates rho
-    exactly. ``fast=True`` uses fewer steps and restarts and polishes only the best (for lessons).
+    exactly. ``fast=True`` uses fewer steps and restarts and polishes only the best (for lessons); its
+    compiled smooth phase also stops the restarts that are far behind after 5/8 of the steps
+    (:data:`PRUNE_AT`; measured to keep the best restart in 1039 of 1040 runs at d = 3).
     Returns a :class:`CodeResult`; the value is a certified lower bound
     rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
     """
@@ -362,7 +376,7 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
 
     bar = _bar(progress, steps, f"softmax K={K} d={d}")
     X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K),
-                             tied=False, chunk=chunk, bar=bar)
+                             tied=False, chunk=chunk, bar=bar, prune=fast and top == 1)
     order = _distinct_best(X[:, :K], proxy, top)
     best = None
     for r in order:
@@ -404,8 +418,8 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     soft-min of ``1 - <x_i, x_j>`` over all restarts at once; phase 2: SLSQP on the near-binding pairs
     (float64); phase 3: ``hops`` rounds of monotonic basin hopping from the best polished code
     (perturb, re-polish, keep if better; default 64 when K d <= 96 and not ``fast``, else 0). Start
-    temperatures as in :func:`softmax_code` (``tau_spread`` default: 30 for K <= 64, 3 above).
-    ``.min_angle`` is the objective; ``.rho`` is reported too (rho >= 1 - max cos).
+    temperatures and ``fast=True`` as in :func:`softmax_code` (``tau_spread`` default: 30 for K <= 64, 3
+    above). ``.min_angle`` is the objective; ``.rho`` is reported too (rho >= 1 - max cos).
     """
     K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
     device, dtype = resolve(device, dtype)
@@ -418,7 +432,8 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
 
     bar = _bar(progress, steps, f"tammes K={K} d={d}")
     X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr,
-                             tau=_taus(tau, tau_spread, R, device, dtype, K), tied=True, chunk=chunk, bar=bar)
+                             tau=_taus(tau, tau_spread, R, device, dtype, K), tied=True, chunk=chunk, bar=bar,
+                             prune=fast and top == 1)
     best = None
     for r in _distinct_best(X, proxy, top):
         Xnp = _polish._unit(X[r].detach().cpu().double().numpy())

@@ -4,6 +4,7 @@ invariances, dtypes, the chunked objective and input validation.
 Reference values come from gnc_teach/data (copied with their sources); tolerances are stated per test.
 Sloane's Tammes angles are truncated to 7 decimals, so the true value lies in [table, table + 1e-7).
 """
+import functools
 import math
 
 import numpy as np
@@ -257,6 +258,28 @@ def test_compiled_smooth_phase_matches_torch(tied, monkeypatch):
     Xt, proxyt = codes._smooth_phase(X0, steps=150, lr=(0.05, 1e-4), tau=taus, tied=tied, chunk=2048, bar=None)
     assert torch.allclose(torch.from_numpy(Xa), Xt, atol=1e-8)
     assert torch.allclose(torch.from_numpy(proxya), proxyt, atol=1e-9)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_compiled_smooth_phase_pruning(tied):
+    # after prune_at steps only the restarts with m_r + c tau_r >= max m run on, exactly as without pruning;
+    # the others are returned as they were then
+    K, d, R, steps, at, c = 13, 3, 16, 400, 250, codes.PRUNE_C
+    W0 = codes._start(K, d, R, 0, "cpu", F64)
+    X0 = (W0 if tied else torch.cat([W0, W0], 1)).numpy()
+    taus, t1 = codes._taus((0.3, 2e-4), None, R, "cpu", F64, K)
+    run = functools.partial(codes._kernels().adam_softmin, X0, steps, 0.05, 1e-4, taus.numpy(), t1, tied, False)
+    Xa, ma = run(0, c, 0.9, 0.999, 1e-12)                 # no pruning
+    Xc, mc = run(at, -math.inf, 0.9, 0.999, 1e-12)        # every restart stops at the checkpoint
+    Xb, mb = run(at, c, 0.9, 0.999, 1e-12)
+    tau_at = taus.numpy() * (t1 / taus.numpy()) ** (at / (steps - 1))
+    kept = mc + c * tau_at >= mc.max()
+    assert 0 < kept.sum() < R                              # it prunes, and keeps the leader
+    assert np.array_equal(Xb[kept], Xa[kept]) and np.array_equal(mb[kept], ma[kept])
+    assert np.array_equal(Xb[~kept], Xc[~kept]) and np.array_equal(mb[~kept], mc[~kept])
+    assert np.argmax(mb) == np.argmax(ma)                  # here the best restart survives
+    # codes use it with fast=True, top=1 only
+    assert codes.softmax_code(K, d, fast=True).rho == pytest.approx(rho_tammes(K), abs=1e-7)
 
 
 def test_compiled_smooth_phase_is_available():
