@@ -10,8 +10,11 @@ We solve it exactly and prove it, batched over all rows:
    every j ≠ k. Rows that fail get their worst violators added to the candidates and are solved
    again from their previous support, until every row certifies (last resort: all rows).
    Rows of (nearly) degenerate codes whose support is (almost) affinely dependent get a second
-   solve with degenerate pivots; the better certified point is kept. A row that still fails
-   raises a RuntimeWarning; its bounds stay valid (lower ≤ ρ_k ≤ upper), only wider.
+   solve with degenerate pivots; the better certified point is kept. Rows that still fail go to
+   Wolfe's method with QR steps (:mod:`._wolfe`): the Cholesky factors above see a point δ off an
+   affine hull as a δ² pivot, lost in rounding below δ ≈ 1e-8 (a cross-polytope moved by 1e-9 had
+   gaps up to 1.3e-9 without it). A row that still fails raises a RuntimeWarning; its bounds stay
+   valid (lower ≤ ρ_k ≤ upper), only wider.
 
 On a CPU the plain solves of step 2 run compiled, one row at a time (numba, :mod:`._active_set`):
 the lockstep loop is bound by per-op dispatch there. Small codes (K ≤ FUSED_MAX_K) skip the
@@ -33,9 +36,11 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.nn.functional import pad
 
+from . import _wolfe
 from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread
 from .geometry import max_cos
 
@@ -48,6 +53,8 @@ F64 = torch.float64
 # with random codes: going from 2^24 to 2^21 took K=2000, d=64 from 0.78 to 0.66 s and K=10,000, d=128
 # from 11.8 to 9.6 s, with no change at K <= 1000.
 SOLVE_BUDGET = 1 << 21
+#: the last-resort Wolfe rows run one at a time in numpy, O(K d) per step: at most this many rows x K
+WOLFE_BUDGET = 1 << 22
 # Up to this K a CPU solves every row over all rows in one compiled pass (a (K, K) Gram matrix,
 # 8 MB at 1000). Measured on 1 thread, random unit codes: K=200, d=10: 1.0 ms vs 2.8 ms by candidate
 # rounds; K=1000, d=32: 45 vs 50 ms; K=2000, d=64: 0.41 vs 0.25 s (pricing all rows costs more there).
@@ -382,30 +389,67 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
             C = torch.cat([torch.where(sup >= 0, sup, new[:, :1]), new], dim=1)
             init = pad(sup >= 0, (0, m))
     rr = (X - P).norm(dim=1)
-    zero = rr <= tol * scale
-    fail = (((smax - dp) > tol * scale * rr) & ~zero).nonzero().squeeze(1)
+    state = [support, weights, P, smax, dx, dp, rr]
+    atol = tol * scale
+    fail = _uncertified(state, atol)
     if fail.numel() and K <= 4096:  # degenerate rows: second try with degenerate pivots, keep the better
         C = torch.arange(K - 1, device=dev).expand(fail.numel(), K - 1)
         C = C + (C >= fail.unsqueeze(1))
-        sup2, wts2 = _compact(C, _solve_rows(X, fail, C, eps, budget=SOLVE_BUDGET, pivot=True, verify=True))
-        P2 = torch.einsum("ns,nsd->nd", wts2, X[sup2.clamp_min(0)])
-        S2 = torch.cat([S.max(1).values for _, S, _, _ in _scores(X, P.index_copy(0, fail, P2), fail, chunk)])
-        D2 = X[fail] - P2
-        r2, dp2, dx2 = D2.norm(dim=1), (D2 * P2).sum(1), (D2 * X[fail]).sum(1)
-        better = (S2 - dp2) / r2.clamp_min(1e-300) < (smax[fail] - dp[fail]) / rr[fail]
-        if better.any():
-            k, b = fail[better], better.nonzero().squeeze(1)
-            g = sup2.shape[1] - support.shape[1]
-            if g > 0:
-                support, weights = pad(support, (0, g), value=-1), pad(weights, (0, g))
-            support[k], weights[k] = -1, 0.0
-            support[k, :sup2.shape[1]], weights[k, :sup2.shape[1]] = sup2[b], wts2[b]
-            P[k], smax[k], dp[k], dx[k], rr[k] = P2[b], S2[b], dp2[b], dx2[b], r2[b]
-            zero = rr <= tol * scale
-    if bool(((smax - dp) > tol * scale * rr).logical_and(~zero).any()):
+        _adopt_better(X, state, fail, *_compact(C, _solve_rows(X, fail, C, eps, budget=SOLVE_BUDGET, pivot=True,
+                                                                 verify=True)), chunk)
+        fail = _uncertified(state, atol)
+    if fail.numel() and fail.numel() * K <= WOLFE_BUDGET:  # last resort: faces ~1e-8 from affine dependence
+        _adopt_better(X, state, fail, *_wolfe_rows(X, fail, atol / 2), chunk)
+        fail = _uncertified(state, atol)
+    if fail.numel():
         warnings.warn("one_vs_rest_distance: some rows did not certify to tol; see OneVsRest.gap.",
                       RuntimeWarning, stacklevel=3)
+    support, weights, P, smax, dx, dp, rr = state
     return _result(W, X, P, support, weights, smax, dx, dp, rr, tol * scale, return_details)
+
+
+def _uncertified(state, atol):
+    """Rows whose certificate max_j ⟨w_k − p_k, w_j − p_k⟩ ≤ atol·‖w_k − p_k‖ fails (ρ_k ≤ atol is 0)."""
+    _, _, _, smax, _, dp, rr = state
+    return (((smax - dp) > atol * rr) & (rr > atol)).nonzero().squeeze(1)
+
+
+def _adopt_better(X, state, rows, sup, wts, chunk):
+    """Replace the nearest points of ``rows`` by ``(sup, wts)`` where its certificate is better (in place)."""
+    support, weights, P, smax, dx, dp, rr = state
+    P2 = torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)])
+    S2 = torch.cat([S.max(1).values for _, S, _, _ in _scores(X, P.index_copy(0, rows, P2), rows, chunk)])
+    D2 = X[rows] - P2
+    r2, dp2, dx2 = D2.norm(dim=1), (D2 * P2).sum(1), (D2 * X[rows]).sum(1)
+    better = (S2 - dp2) / r2.clamp_min(1e-300) < (smax[rows] - dp[rows]) / rr[rows]
+    if not better.any():
+        return
+    k, b = rows[better], better.nonzero().squeeze(1)
+    g = sup.shape[1] - support.shape[1]
+    if g > 0:
+        support, weights = pad(support, (0, g), value=-1), pad(weights, (0, g))
+    support[k], weights[k] = -1, 0.0
+    support[k, :sup.shape[1]], weights[k, :sup.shape[1]] = sup[b], wts[b]
+    P[k], smax[k], dp[k], dx[k], rr[k] = P2[b], S2[b], dp2[b], dx2[b], r2[b]
+    state[0], state[1] = support, weights
+
+
+def _wolfe_rows(X, rows, atol):
+    """``(support, weights)`` of each of ``rows`` over all other rows by :func:`._wolfe.min_norm_point` (CPU)."""
+    Xc = X.cpu().numpy()
+    K = Xc.shape[0]
+    out = []
+    for k in rows.tolist():
+        others = np.delete(np.arange(K), k)
+        V = Xc[others] - Xc[k]
+        S, u = _wolfe.min_norm_point(V, start=int(np.argmin((V * V).sum(1))), atol=atol)
+        out.append((others[S], u))
+    s = max(len(S) for S, _ in out)
+    sup = torch.full((len(out), s), -1, dtype=torch.long)
+    wts = torch.zeros(len(out), s, dtype=F64)
+    for i, (S, u) in enumerate(out):
+        sup[i, :len(S)], wts[i, :len(S)] = torch.from_numpy(S), torch.from_numpy(u)
+    return sup.to(X.device), wts.to(X.device)
 
 
 def _fused(X: torch.Tensor, eps: float, atol: float):

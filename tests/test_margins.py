@@ -1,5 +1,6 @@
 """Tests for gnc_teach.margins: known answers, certificates, an independent reference, invariances."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.optimize import nnls
 
-from gnc_teach import margins as margins_module
+from gnc_teach import _wolfe, margins as margins_module
 from gnc_teach.geometry import (cross_polytope, max_cos, random_rotation, random_sphere, regular_polygon,
                                 simplex_etf)
 from gnc_teach.margins import (OneVsRest, known_rho_star, margins, one_vs_rest_distance, rho,
@@ -302,6 +303,39 @@ def test_fused_path_hands_degenerate_rows_to_the_rounds(monkeypatch):
     det = one_vs_rest_distance(W, return_details=True)
     assert calls == [None]
     assert float(det.gap.max()) <= GAP
+
+
+@pytest.mark.parametrize("d,seed", [(4, 2), (5, 22), (7, 9)])
+def test_faces_within_1e9_of_affine_dependence_certify(engine, d, seed, monkeypatch):
+    # a cross-polytope moved by 1e-9: a face's fourth point lies ~1e-9 off the affine hull of the others,
+    # which the Cholesky solvers see as a 1e-18 pivot, i.e. rounding; they ended 6e-10 from the optimum
+    # (gap up to 1.3e-9). Wolfe's method with QR steps (_wolfe) takes those rows and certifies them.
+    g = torch.Generator().manual_seed(seed)
+    W = torch.nn.functional.normalize(cross_polytope(d, dtype=F64) + 1e-9 * torch.randn(2 * d, d, generator=g,
+                                                                                         dtype=F64), dim=1)
+    calls = []
+    wolfe_rows = margins_module._wolfe_rows
+    monkeypatch.setattr(margins_module, "_wolfe_rows", lambda X, rows, atol: calls.append(rows.numel()) or
+                        wolfe_rows(X, rows, atol))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)      # every row certifies: no warning
+        det = one_vs_rest_distance(W, return_details=True)
+    check_certificate(det, W)
+    assert engine == "torch" or calls   # the compiled path needs the last resort on these three
+    assert np.allclose(det.rho.numpy(), reference_rho(W.numpy()), atol=1e-7)   # NNLS: ~1e-7 accurate
+
+
+def test_wolfe_min_norm_point_matches_the_active_set():
+    # a plain convex QP: the same nearest points as the main solver, weights >= 0 summing to 1
+    for seed in range(20):
+        W = random_sphere(15, 4, seed=seed).double()
+        det = one_vs_rest_distance(W, return_details=True)
+        X = W.numpy()
+        for k in range(15):
+            V = np.delete(X, k, axis=0) - X[k]
+            S, u = _wolfe.min_norm_point(V, start=int(np.argmin((V * V).sum(1))), atol=1e-13)
+            assert (u >= 0).all() and u.sum() == pytest.approx(1.0, abs=1e-14)
+            assert np.allclose(X[k] + u @ V[S], det.p[k].numpy(), atol=1e-12)
 
 
 # ---------------------------------------------------------------- invariances and dtypes
