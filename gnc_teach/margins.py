@@ -293,14 +293,27 @@ def _solve_rows(X: torch.Tensor, rows: torch.Tensor, C: torch.Tensor, eps: float
                           for s in range(0, n, step)])
 
 
-def _scores(X: torch.Tensor, P: torch.Tensor, rows: torch.Tensor, chunk: int):
-    """Yield, per chunk of ``rows``, S = ⟨w_k − p_k, w_j⟩ ``(n, K)`` (S[k, k] = −inf) with ⟨w_k − p_k, w_k⟩, ⟨w_k − p_k, p_k⟩."""
+def _offsets(X: torch.Tensor, rows: torch.Tensor, sup: torch.Tensor, wts: torch.Tensor, *,
+             precise: bool = False) -> torch.Tensor:
+    """D = w_k − p_k ``(n, d)`` for ``rows``, p_k = Σ_j λ_j w_j. ``precise``: as −Σ_j λ_j (w_j − w_k), from the
+    differences: p_k itself is only known to ~1e-16 absolute, which for ‖w_k − p_k‖ ~ 1e-9 (near-duplicate
+    rows) tilts h_k by ~1e-7 (an extra (n, s, d) pass: ~8% of a whole call at K = 2000, so only for the
+    rows whose certificate fails)."""
+    if precise:
+        return -torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)] - X[rows].unsqueeze(1))
+    return X[rows] - torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)])
+
+
+def _scores(X: torch.Tensor, D: torch.Tensor, rows: torch.Tensor, chunk: int):
+    """Yield, per chunk of ``rows``, S = ⟨w_k − p_k, w_j⟩ ``(n, K)`` (S[k, k] = −inf) with ⟨w_k − p_k, w_k⟩ and
+    ⟨w_k − p_k, p_k⟩ = ⟨w_k − p_k, w_k⟩ − ‖w_k − p_k‖² (``D (K, d)``: the offsets w_k − p_k by row)."""
     for s in range(0, rows.numel(), chunk):
         r = rows[s:s + chunk]
-        D = X[r] - P[r]
-        S = D @ X.T
+        Dr = D[r]
+        S = Dr @ X.T
         S[torch.arange(r.numel(), device=X.device), r] = -math.inf
-        yield s, S, (D * X[r]).sum(1), (D * P[r]).sum(1)
+        dx = (Dr * X[r]).sum(1)
+        yield s, S, dx, dx - (Dr * Dr).sum(1)
 
 
 def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
@@ -313,6 +326,12 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     W's device; results come back in W's dtype (float32 input: the float64 answer rounded to
     float32). ρ_k ≤ tol·scale (w_k in the hull of the others, or a duplicate row) is reported as
     exactly 0, with h_k = 0 and lower_k = 0.
+
+    Limit of float64: h_k is known to an angle of ~eps·s/ρ_k at best (eps = 2.2e-16, s = the size of
+    the face that holds p_k), so the gap can reach ~eps·s²/ρ_k. For unit rows that is harmless (a face of
+    size s lies ~s²/8 inside the sphere, so ρ_k ≳ s²/8), near-duplicate rows included; off the sphere a
+    row within ~1e-6·s of a large face but farther than tol can end above tol (measured up to 4e-7
+    for ρ_k from 1e-10 to 7e-7). Such rows raise a RuntimeWarning; their bounds stay valid.
 
     ``candidates`` (default 20) nearest rows are tried first; each later round adds the m worst
     certificate violators (warm-started from the previous support); after ``max_rounds`` rounds the
@@ -346,7 +365,7 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
     C = _nearest(X, m, chunk)
     support = torch.full((K, 1), -1, dtype=torch.long, device=dev)
     weights = torch.zeros(K, 1, dtype=F64, device=dev)
-    P = torch.empty_like(X)
+    D = torch.empty_like(X)
     smax, dx, dp = (torch.empty(K, dtype=F64, device=dev) for _ in range(3))
     init = None
     for rnd in itertools.count():  # ends at the latest after the all-rows round
@@ -357,11 +376,11 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
             support, weights = pad(support, (0, g), value=-1), pad(weights, (0, g))
         support[todo], weights[todo] = pad(sup, (0, support.shape[1] - sup.shape[1]), value=-1), \
             pad(wts, (0, support.shape[1] - sup.shape[1]))
-        P[todo] = torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)])
-        r = (X[todo] - P[todo]).norm(dim=1)
+        D[todo] = _offsets(X, todo, sup, wts)
+        r = D[todo].norm(dim=1)
         final = rnd >= max_rounds - 1 or sup.shape[1] + m >= K - 1  # next round: all rows are candidates
         fail, new = [], []
-        for s, S, a, b in _scores(X, P, todo, chunk):  # certify against ALL rows
+        for s, S, a, b in _scores(X, D, todo, chunk):  # certify against ALL rows
             k = todo[s:s + S.shape[0]]
             smax[k], dx[k], dp[k] = S.max(1).values, a, b
             rr = r[s:s + S.shape[0]]
@@ -388,10 +407,13 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
             new = torch.cat(new)
             C = torch.cat([torch.where(sup >= 0, sup, new[:, :1]), new], dim=1)
             init = pad(sup >= 0, (0, m))
-    rr = (X - P).norm(dim=1)
-    state = [support, weights, P, smax, dx, dp, rr]
+    rr = D.norm(dim=1)
+    state = [support, weights, D, smax, dx, dp, rr]
     atol = tol * scale
     fail = _uncertified(state, atol)
+    if fail.numel():  # first the same points, measured from the differences (near-duplicate rows)
+        _adopt_better(X, state, fail, support[fail], weights[fail], chunk)
+        fail = _uncertified(state, atol)
     if fail.numel() and K <= 4096:  # degenerate rows: second try with degenerate pivots, keep the better
         C = torch.arange(K - 1, device=dev).expand(fail.numel(), K - 1)
         C = C + (C >= fail.unsqueeze(1))
@@ -404,8 +426,8 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
     if fail.numel():
         warnings.warn("one_vs_rest_distance: some rows did not certify to tol; see OneVsRest.gap.",
                       RuntimeWarning, stacklevel=3)
-    support, weights, P, smax, dx, dp, rr = state
-    return _result(W, X, P, support, weights, smax, dx, dp, rr, tol * scale, return_details)
+    support, weights, D, smax, dx, dp, rr = state
+    return _result(W, X, D, support, weights, smax, dx, dp, rr, tol * scale, return_details)
 
 
 def _uncertified(state, atol):
@@ -416,11 +438,11 @@ def _uncertified(state, atol):
 
 def _adopt_better(X, state, rows, sup, wts, chunk):
     """Replace the nearest points of ``rows`` by ``(sup, wts)`` where its certificate is better (in place)."""
-    support, weights, P, smax, dx, dp, rr = state
-    P2 = torch.einsum("ns,nsd->nd", wts, X[sup.clamp_min(0)])
-    S2 = torch.cat([S.max(1).values for _, S, _, _ in _scores(X, P.index_copy(0, rows, P2), rows, chunk)])
-    D2 = X[rows] - P2
-    r2, dp2, dx2 = D2.norm(dim=1), (D2 * P2).sum(1), (D2 * X[rows]).sum(1)
+    support, weights, D, smax, dx, dp, rr = state
+    D2 = _offsets(X, rows, sup, wts, precise=True)
+    S2, dx2, dp2 = (torch.cat(v) for v in zip(*[(S.max(1).values, a, b) for _, S, a, b
+                                                 in _scores(X, D.index_copy(0, rows, D2), rows, chunk)]))
+    r2 = D2.norm(dim=1)
     better = (S2 - dp2) / r2.clamp_min(1e-300) < (smax[rows] - dp[rows]) / rr[rows]
     if not better.any():
         return
@@ -430,7 +452,7 @@ def _adopt_better(X, state, rows, sup, wts, chunk):
         support, weights = pad(support, (0, g), value=-1), pad(weights, (0, g))
     support[k], weights[k] = -1, 0.0
     support[k, :sup.shape[1]], weights[k, :sup.shape[1]] = sup[b], wts[b]
-    P[k], smax[k], dp[k], dx[k], rr[k] = P2[b], S2[b], dp2[b], dx2[b], r2[b]
+    D[k], smax[k], dp[k], dx[k], rr[k] = D2[b], S2[b], dp2[b], dx2[b], r2[b]
     state[0], state[1] = support, weights
 
 
@@ -455,31 +477,35 @@ def _wolfe_rows(X, rows, atol):
 def _fused(X: torch.Tensor, eps: float, atol: float):
     """Small codes on a CPU: every row solved over all rows in one compiled pass (each step prices
     every row from the Gram matrix), then certified here against all rows, as in the rounds. None if
-    any row fails (degenerate faces): the caller then runs the general rounds, which have the
-    degenerate-pivot machinery."""
+    any row fails (degenerate faces), after re-measuring the failed rows from the differences: the
+    caller then runs the general rounds, which have the degenerate-pivot machinery."""
     K = X.shape[0]
     sup, wts = (torch.from_numpy(a) for a in _compiled().nearest_hull_points(X.numpy(), eps))
     s = max(1, int((sup >= 0).sum(1).max()))
     sup, wts = sup[:, :s], wts[:, :s]
-    P = torch.einsum("ks,ksd->kd", wts, X[sup.clamp_min(0)])
-    rr = torch.linalg.vector_norm(X - P, dim=1)
-    _, S, dx, dp = next(_scores(X, P, torch.arange(K), K))  # one (K, K) block: K <= FUSED_MAX_K
-    smax = S.amax(1)
+    D = _offsets(X, torch.arange(K), sup, wts)
+    rr = torch.linalg.vector_norm(D, dim=1)
+    _, S, dx, dp = next(_scores(X, D, torch.arange(K), K))  # one (K, K) block: K <= FUSED_MAX_K
+    state = [sup, wts, D, S.amax(1), dx, dp, rr]
+    fail = _uncertified(state, atol)
+    if fail.numel():  # the same points, measured from the differences (near-duplicate rows)
+        _adopt_better(X, state, fail, sup[fail], wts[fail], K)
+    sup, wts, D, smax, dx, dp, rr = state
     if not bool(((rr <= atol) | (smax - dp <= atol * rr)).all()):  # (NaN fails too)
         return None
-    return P, sup, wts, smax, dx, dp, rr
+    return D, sup, wts, smax, dx, dp, rr
 
 
-def _result(W, X, P, support, weights, smax, dx, dp, rr, atol, return_details):
-    """ρ_k (or the full ``OneVsRest``) in W's dtype from the certified nearest points."""
+def _result(W, X, D, support, weights, smax, dx, dp, rr, atol, return_details):
+    """ρ_k (or the full ``OneVsRest``) in W's dtype from the certified offsets D = w_k − p_k."""
     zero = rr <= atol
     rho_k = torch.where(zero, torch.zeros_like(rr), rr)
     if not return_details:
         return rho_k.to(W.dtype)
-    h = torch.where(zero.unsqueeze(1), torch.zeros_like(X), (X - P) / rr.clamp_min(1e-300).unsqueeze(1))
+    h = torch.where(zero.unsqueeze(1), torch.zeros_like(X), D / rr.clamp_min(1e-300).unsqueeze(1))
     lower = torch.where(zero, torch.zeros_like(rr), (dx - smax) / rr.clamp_min(1e-300))
     t = lambda A: A.to(W.dtype)
-    return OneVsRest(rho=t(rho_k), p=t(P), support=support, weights=t(weights), h=t(h), lower=t(lower),
+    return OneVsRest(rho=t(rho_k), p=t(X - D), support=support, weights=t(weights), h=t(h), lower=t(lower),
                      upper=t(rr), gap=t(rr - lower), certificate=t(smax - dp))
 
 

@@ -325,6 +325,36 @@ def test_faces_within_1e9_of_affine_dependence_certify(engine, d, seed, monkeypa
     assert np.allclose(det.rho.numpy(), reference_rho(W.numpy()), atol=1e-7)   # NNLS: ~1e-7 accurate
 
 
+def test_near_duplicate_rows_certify(engine):
+    # twins 1e-8 apart: rho_k ~ 1e-8, so h_k = (w_k - p_k)/rho_k needs w_k - p_k from the differences
+    # w_j - w_k (p_k itself is only known to ~1e-16); before that, 18 of these 20 codes had gaps ~1e-8
+    for seed in range(20):
+        B = random_sphere(8, 5, seed=seed).double()
+        g = torch.Generator().manual_seed(seed)
+        W = torch.nn.functional.normalize(torch.cat([B, B[:4]]) + 1e-8 * torch.randn(12, 5, generator=g, dtype=F64),
+                                          dim=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            det = one_vs_rest_distance(W, return_details=True)
+        check_certificate(det, W)
+        assert float(det.rho.min()) < 1e-7
+
+
+def test_bounds_stay_valid_where_float64_cannot_certify(engine):
+    # a point 1e-9 above the middle of a face of size ~2 (off the sphere): h_k is only known to
+    # ~eps/1e-9 rad, so the gap is ~1e-7 > tol. The warning says so, and lower <= rho_k <= upper still holds.
+    R = random_rotation(3, seed=4).double()
+    delta = 1e-9
+    W = torch.tensor([[1.0, 0, 0], [-1.0, 0, 0], [0, 1.0, 0], [0, -1.0, -1.0], [0.3, 0.2, delta]],
+                     dtype=F64) @ R.T
+    with pytest.warns(RuntimeWarning, match="did not certify"):
+        det = one_vs_rest_distance(W, return_details=True)
+    k = 4   # its nearest hull point is (0.3, 0.2, 0) rotated: rho_4 = delta up to ~1e-16
+    assert float(det.lower[k]) <= delta + 1e-15 and float(det.upper[k]) >= delta - 1e-15
+    assert float(det.gap[k]) <= 1e-6
+    assert float(det.gap[:4].max()) <= GAP
+
+
 def test_wolfe_min_norm_point_matches_the_active_set():
     # a plain convex QP: the same nearest points as the main solver, weights >= 0 summing to 1
     for seed in range(20):
