@@ -51,7 +51,7 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     Returns a 0-d tensor. (Same value as :func:`gnc_teach.hardmax.ce_loss`, which detaches its inputs.)
     """
     if log:  # the training objective of the spherical UFM, one restart
-        from .ufm import _tau_log_ce
+        from .models.ufm import _tau_log_ce
         return _tau_log_ce(W[None], H[None], y, tau)[0][0]
     logits = H @ W.T
     A = (logits - logits.gather(1, y[:, None])) / tau
@@ -412,7 +412,7 @@ def certified_ufm_path(K: int, d: int, n: int, taus, *, seed: int = 0, warm_step
     optimum (continuation), the gradient norm, the Hessian on the tangent space (rotations excluded)
     and the certified bracket of ρ(W). A local certificate: it does not prove the optimum is global.
     """
-    from .ufm import train_spherical_ufm
+    from .models.ufm import train_spherical_ufm
 
     K, d, n = check_int(K, "K", minimum=2), check_int(d, "d", minimum=2), check_int(n, "n", minimum=1)
     taus = [check_positive(t, "tau") for t in taus]

@@ -3,12 +3,12 @@
 A code is ``W (K, d)`` with unit rows. Every solver works in two phases:
 
 1. **smooth, batched**: all ``restarts`` start as ONE tensor ``(R, K, d)`` on the device and follow
-   Riemannian Adam on an annealed smooth surrogate (:mod:`gnc_teach._sphere_opt`). Small float64 codes
+   Riemannian Adam on an annealed smooth surrogate (:mod:`gnc_teach._solvers.sphere_opt`). Small float64 codes
    on a CPU (K^2 d <= 20,000) run the same method compiled, restart by restart
-   (:mod:`gnc_teach._sphere_kernels`, numba), since there torch's per-op dispatch costs more than the
+   (:mod:`gnc_teach._solvers.sphere_kernels`, numba), since there torch's per-op dispatch costs more than the
    arithmetic;
 2. **exact, float64**: the best restart of each of the best few basins is polished on its
-   near-binding constraints (:mod:`gnc_teach._polish`: SLSQP for the max-min problems, L-BFGS for
+   near-binding constraints (:mod:`gnc_teach._solvers.polish`: SLSQP for the max-min problems, L-BFGS for
    energies) and re-evaluated exactly with :func:`gnc_teach.margins.one_vs_rest_distance`; small
    Tammes codes then get a round of monotonic basin hopping (perturb, re-polish, keep if better).
 
@@ -42,8 +42,8 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
-from . import _polish
-from ._sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
+from ._solvers import polish as _polish
+from ._solvers.sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
 from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread, resolve
 from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
 
@@ -296,8 +296,8 @@ COMPILED_MAX_K2D = 20_000
 
 
 def _kernels():
-    """The compiled smooth phase (:mod:`._sphere_kernels`), or None: then the torch path runs."""
-    return compiled_kernels("_sphere_kernels")
+    """The compiled smooth phase (:mod:`._solvers.sphere_kernels`), or None: then the torch path runs."""
+    return compiled_kernels("_solvers.sphere_kernels")
 
 
 #: successive pruning in the compiled smooth phase (``prune=True``): after PRUNE_AT of the steps only

@@ -150,7 +150,7 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
     ``steps=None`` keeps the trainer's default; extra keyword arguments are passed to the trainer.
     """
     from . import margins as _margins  # lazy: keeps the pure loss functions above import-light
-    from .ufm import train_spherical_ufm
+    from .models.ufm import train_spherical_ufm
 
     K, d, n = check_int(K, "K", minimum=2), check_int(d, "d", minimum=1), check_int(n, "n", minimum=1)
     try:

@@ -11,12 +11,12 @@ We solve it exactly and prove it, batched over all rows:
    again from their previous support, until every row certifies (last resort: all rows).
    Rows of (nearly) degenerate codes whose support is (almost) affinely dependent get a second
    solve with degenerate pivots; the better certified point is kept. Rows that still fail go to
-   Wolfe's method with QR steps (:mod:`._wolfe`): the Cholesky factors above see a point δ off an
+   Wolfe's method with QR steps (:mod:`._solvers.wolfe`): the Cholesky factors above see a point δ off an
    affine hull as a δ² pivot, lost in rounding below δ ≈ 1e-8 (a cross-polytope moved by 1e-9 had
    gaps up to 1.3e-9 without it). A row that still fails raises a RuntimeWarning; its bounds stay
    valid (lower ≤ ρ_k ≤ upper), only wider.
 
-On a CPU the plain solves of step 2 run compiled, one row at a time (numba, :mod:`._active_set`):
+On a CPU the plain solves of step 2 run compiled, one row at a time (numba, :mod:`._solvers.active_set`):
 the lockstep loop is bound by per-op dispatch there. Small codes (K ≤ FUSED_MAX_K) skip the
 candidate rounds: each row is solved over all rows at once, priced from the Gram matrix, and then
 certified here as in step 3; if any row fails, the general rounds above run instead. The compiled
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch.nn.functional import pad
 
-from . import _wolfe
+from ._solvers import wolfe as _wolfe
 from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread
 from .geometry import max_cos
 
@@ -84,8 +84,8 @@ class OneVsRest:
 
 
 def _compiled():
-    """The compiled per-row solver (:mod:`._active_set`), or None: then the torch solver does all the work."""
-    return compiled_kernels("_active_set")
+    """The compiled per-row solver (:mod:`._solvers.active_set`), or None: then the torch solver does all the work."""
+    return compiled_kernels("_solvers.active_set")
 
 
 def _validated(W) -> torch.Tensor:

@@ -244,7 +244,7 @@ def test_newton_escapes_a_saddle():
 
 
 def test_certified_path_on_square_antiprism_problem():
-    pytest.importorskip("gnc_teach.ufm")
+    pytest.importorskip("gnc_teach.models.ufm")
     pytest.importorskip("gnc_teach.margins")
     path = C.certified_ufm_path(8, 3, 1, [0.3, 0.1], warm_steps=200, seed=0)
     assert [p.tau for p in path] == [0.3, 0.1]

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from gnc_teach import codes, references
-from gnc_teach._sphere_opt import riesz_energy_grad, softmin_margins
+from gnc_teach._solvers.sphere_opt import riesz_energy_grad, softmin_margins
 from gnc_teach.geometry import random_rotation, simplex_etf
 from gnc_teach.margins import one_vs_rest_distance
 

@@ -114,7 +114,7 @@ def test_plot_margin_distribution_labels_and_errors():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from gnc_teach.plotting import plot_margin_distribution
+    from gnc_teach.views.plotting import plot_margin_distribution
     ms = [torch.full((10,), 0.7, dtype=torch.float64), torch.linspace(0.6, 0.73, 10)]
     ax = plot_margin_distribution(ms, [1.0, 0.1], rho=[0.72, 0.735], rho_best=0.7388)
     assert ax.get_xlabel() == "temperature τ" and "margin" in ax.get_ylabel()

@@ -8,7 +8,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.optimize import nnls
 
-from gnc_teach import _wolfe, margins as margins_module
+from gnc_teach import margins as margins_module
+from gnc_teach._solvers import wolfe as _wolfe
 from gnc_teach.geometry import (cross_polytope, max_cos, random_rotation, random_sphere, regular_polygon,
                                 simplex_etf)
 from gnc_teach.margins import (OneVsRest, known_rho_star, margins, one_vs_rest_distance, rho,

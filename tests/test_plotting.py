@@ -1,4 +1,4 @@
-"""Smoke tests for gnc_teach.plotting with the Agg backend: returns axes, labels set, bad inputs."""
+"""Smoke tests for gnc_teach.views.plotting with the Agg backend: returns axes, labels set, bad inputs."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from gnc_teach import geometry, plotting  # noqa: E402
+from gnc_teach import geometry  # noqa: E402
+from gnc_teach.views import plotting  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +60,7 @@ def test_plot_history():
 
 
 def test_plot_history_of_a_ufm_run():
-    from gnc_teach import ufm
+    from gnc_teach.models import ufm
 
     r = ufm.train_ufm(3, 2, 2, steps=20)
     ax = plotting.plot_history(r.history, keys=["nc1", "nc3"])

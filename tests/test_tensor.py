@@ -107,5 +107,5 @@ def test_one_cpu_thread_sets_one_thread_and_restores():
 
 def test_compiled_kernels_fall_back_to_none():
     from gnc_teach._tensor import compiled_kernels
-    assert compiled_kernels("_active_set") is not None      # numba is installed in the test environment
+    assert compiled_kernels("_solvers.active_set") is not None      # numba is installed in the test environment
     assert compiled_kernels("no_such_kernels") is None       # an import failure means: use the torch path

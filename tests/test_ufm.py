@@ -1,10 +1,11 @@
-"""Tests for gnc_teach.ufm: collapse of the two models, the shared loop, restarts, schedules, errors."""
+"""Tests for gnc_teach.models.ufm: collapse of the two models, the shared loop, restarts, schedules, errors."""
 import math
 
 import pytest
 import torch
 
-from gnc_teach import metrics, ufm
+from gnc_teach import metrics
+from gnc_teach.models import ufm
 
 ANTIPRISM_RHO = 0.73880  # square antiprism, the best known d=3, K=8 softmax code (MATH.md §3)
 

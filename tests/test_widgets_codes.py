@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from gnc_teach.widgets.code_explorer import code_explorer, code_label, code_view  # noqa: E402
-from gnc_teach.widgets.margin_explorer import CODES, demo_code, margin_explorer, margin_view  # noqa: E402
+from gnc_teach.views.widgets.code_explorer import code_explorer, code_label, code_view  # noqa: E402
+from gnc_teach.views.widgets.margin_explorer import CODES, demo_code, margin_explorer, margin_view  # noqa: E402
 
 
 @pytest.mark.parametrize("K", [3, 5, 8, 13])
@@ -109,7 +109,7 @@ def test_plot_hull_distance_draws_the_certified_segment():
     import matplotlib.pyplot as plt
 
     from gnc_teach.margins import one_vs_rest_distance
-    from gnc_teach.plotting import plot_hull_distance
+    from gnc_teach.views.plotting import plot_hull_distance
     W = demo_code(CODES[1], 6)
     det = one_vs_rest_distance(W, return_details=True)
     ax = plot_hull_distance(W, 0, h=[0.0, 1.0])
@@ -133,7 +133,7 @@ def test_plot_bounds_from_the_gallery():
     import matplotlib.pyplot as plt
 
     from gnc_teach.gallery import bounds_table
-    from gnc_teach.plotting import plot_bounds
+    from gnc_teach.views.plotting import plot_bounds
     table = bounds_table(ds=(2, 3), K_max=8)
     assert list(table[3]["K"]) == list(range(2, 9))
     assert np.all(table[3]["lower"] <= table[3]["rho"] + 1e-10)

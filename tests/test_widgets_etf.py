@@ -10,8 +10,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from gnc_teach import geometry  # noqa: E402
-from gnc_teach.widgets import etf_explorer, etf_view  # noqa: E402
-from gnc_teach.widgets.etf_explorer import ETFExplorer, draw  # noqa: E402
+from gnc_teach.views.widgets import etf_explorer, etf_view  # noqa: E402
+from gnc_teach.views.widgets.etf_explorer import ETFExplorer, draw  # noqa: E402
 
 
 @pytest.mark.parametrize("K, d, kind", [(2, 1, "circle"), (3, 2, "circle"), (4, 3, "sphere"),

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 # the package re-exports the function tau_explorer, which shadows the module name as an attribute
-te = importlib.import_module("gnc_teach.widgets.tau_explorer")
+te = importlib.import_module("gnc_teach.views.widgets.tau_explorer")
 
 SMALL = dict(K=5, d=2, n=2, steps=60, seed=0)  # tiny runs: correctness of the wiring, not of training
 GRID = (1.0, 0.3, 0.1)

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._tensor import check_int, check_positive, one_cpu_thread, resolve
-from . import metrics
+from .._tensor import check_int, check_positive, one_cpu_thread, resolve
+from .. import metrics
 
 __all__ = ["UFMResult", "train_ufm", "train_spherical_ufm", "ufm_labels"]
 

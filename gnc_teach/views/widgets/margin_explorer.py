@@ -13,7 +13,7 @@ import time
 import numpy as np
 import torch
 
-from .._tensor import as_matrix, check_int
+from ..._tensor import as_matrix, check_int
 
 __all__ = ["margin_view", "margin_label", "margin_explorer", "demo_code", "draw_margins", "CODES"]
 
@@ -22,7 +22,7 @@ CODES = ("regular polygon", "random code (seed 0)", "perturbed polygon (seed 1)"
 
 def demo_code(name: str = "random code (seed 0)", K: int = 6) -> np.ndarray:
     """A ``(K, 2)`` unit code for the explorer: the regular K-gon, K random points, or a jittered K-gon."""
-    from ..geometry import random_sphere, regular_polygon
+    from ...geometry import random_sphere, regular_polygon
     K = check_int(K, "K", minimum=2)
     if name == CODES[0]:
         return regular_polygon(K).numpy()
@@ -41,7 +41,7 @@ def margin_view(W, k: int, h, *, details=None) -> dict:
     lower, upper, gap)`` with ``gap = rho_k − worst >= 0`` (zero exactly at h = h_star). float64 numpy.
     ``details``: a precomputed ``one_vs_rest_distance(W, return_details=True)`` (saves the QPs).
     """
-    from ..margins import margins, one_vs_rest_distance
+    from ...margins import margins, one_vs_rest_distance
     W = as_matrix(W, "W", min_rows=2, dtype=torch.float64).cpu()
     K, d = W.shape
     k = check_int(k, "k", minimum=0)
@@ -64,7 +64,7 @@ def margin_view(W, k: int, h, *, details=None) -> dict:
 @functools.lru_cache(maxsize=64)
 def _demo(name: str, K: int):
     """(W, certified details) of a demo code, cached: moving the angle slider re-solves nothing."""
-    from ..margins import one_vs_rest_distance
+    from ...margins import one_vs_rest_distance
     W = demo_code(name, K)
     return W, one_vs_rest_distance(torch.as_tensor(W), return_details=True)
 

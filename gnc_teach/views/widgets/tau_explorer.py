@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from .._tensor import check_int, check_positive
+from ..._tensor import check_int, check_positive
 
 __all__ = ["TAU_GRID", "snap_tau", "tau_run", "summarize", "is_trained", "tau_view", "view_from_sweep",
            "tau_label", "draw_tau_view", "tau_explorer"]
@@ -37,8 +37,8 @@ def tau_run(tau: float, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, s
     ``min_margin`` (smallest per-sample margin; −HardMax), ``loss`` (final mean CE), ``seconds``, and
     ``history`` (the trainer's metric trajectories). CPU, float64.
     """
-    from .._tensor import one_cpu_thread
-    from ..ufm import train_spherical_ufm
+    from ..._tensor import one_cpu_thread
+    from ...models.ufm import train_spherical_ufm
     with one_cpu_thread():
         res = train_spherical_ufm(K, d, n, tau, steps=steps, seed=seed, device="cpu", dtype=torch.float64,
                                   record_every=max(1, steps // 40))
@@ -47,9 +47,9 @@ def tau_run(tau: float, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, s
 
 def summarize(res, tau: float) -> dict:
     """:func:`tau_run`'s summary of a ``UFMResult`` (also used for the lesson's static figure)."""
-    from .. import metrics
-    from ..hardmax import sample_margins
-    from ..margins import rho as rho_of
+    from ... import metrics
+    from ...hardmax import sample_margins
+    from ...margins import rho as rho_of
     W, H = (t.detach().cpu().to(torch.float64) for t in (res.W, res.H))
     y = res.y.detach().cpu().long()
     return dict(tau=tau, rho=float(rho_of(W / W.norm(dim=1, keepdim=True))), gnc1=metrics.gnc1(H, y, K=W.shape[0]),
@@ -96,7 +96,7 @@ def tau_view(tau, *, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed
     (``None`` if not trained and ``train=False``), ``curve`` the list of ``(τ, ρ)`` over the trained grid
     points (descending τ), ``rho_best`` the proved or best known ρ for (d, K) or ``None``.
     """
-    from ..hardmax import best_known_rho
+    from ...hardmax import best_known_rho
     K, d, n, steps, seed = _key(K, d, n, steps, seed)
     t = snap_tau(tau, grid)
     trained = is_trained(t, K=K, d=d, n=n, steps=steps, seed=seed, grid=grid)

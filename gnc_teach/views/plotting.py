@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._tensor import as_matrix
+from .._tensor import as_matrix
 
 __all__ = ["plot_code", "plot_gram", "plot_history", "plot_margin_distribution", "plot_hull_distance",
            "plot_bounds"]
@@ -189,7 +189,7 @@ def plot_hull_distance(W, k: int, ax=None, *, h=None, annotate: bool = True, det
     import torch
     from scipy.spatial import ConvexHull, QhullError
 
-    from .margins import one_vs_rest_distance
+    from ..margins import one_vs_rest_distance
     W = _numpy(W)
     if W.shape[1] != 2:
         raise ValueError(f"plot_hull_distance draws 2-D codes; W must have shape (K, 2), got {W.shape}.")

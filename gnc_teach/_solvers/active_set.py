@@ -13,7 +13,7 @@ them from the Gram matrix at each step (small K). An entering point that is (alm
 on the passive set (faces with more than d coplanar points, common in optimised codes) is exchanged for
 a passive point, as in the simplex method (:func:`_exchange`). It proves nothing itself: the caller
 certifies every row against all K rows and re-solves failures with the torch solver's degenerate
-machinery, and then with Wolfe's method (:mod:`._wolfe`). :mod:`margins` imports this module on first use; without numba (or off the CPU)
+machinery, and then with Wolfe's method (:mod:`.wolfe`). :mod:`margins` imports this module on first use; without numba (or off the CPU)
 the torch path runs.
 """
 from __future__ import annotations

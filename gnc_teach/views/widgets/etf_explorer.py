@@ -8,8 +8,8 @@ import html
 
 import torch
 
-from .. import geometry
-from .._tensor import check_int
+from ... import geometry
+from ..._tensor import check_int
 
 __all__ = ["etf_view", "etf_explorer", "ETFExplorer"]
 

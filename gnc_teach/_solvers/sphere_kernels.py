@@ -1,6 +1,6 @@
 """Compiled CPU kernel of the smooth phase of :mod:`codes` for small codes (numba, float64).
 
-:func:`gnc_teach._sphere_opt.riemannian_adam` on :func:`~gnc_teach._sphere_opt.softmin_margins` steps
+:func:`gnc_teach._solvers.sphere_opt.riemannian_adam` on :func:`~gnc_teach._solvers.sphere_opt.softmin_margins` steps
 all restarts as one batch of tensors. For a small code on a CPU (d = 3, K = 13: 16 restarts x 400
 steps) each step is ~40 tensor ops of a few microseconds' dispatch each, far more than the
 arithmetic. Here the same method runs restart by restart, compiled:
@@ -114,7 +114,7 @@ def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, all_weights=False, prun
     """Riemannian Adam maximising f_tau for every restart of ``X0``: ``(R, 2K, d)`` rows W then H, or
     ``(R, K, d)`` with ``tied`` (H = W). ``tau`` goes from ``tau0s[r]`` to ``tau1`` and the step size from
     ``lr0`` to ``lr1``, geometrically over ``steps``. Returns ``(X, min margin at X)``, like
-    ``riemannian_adam`` followed by ``softmin_margins`` in :mod:`gnc_teach._sphere_opt`.
+    ``riemannian_adam`` followed by ``softmin_margins`` in :mod:`gnc_teach._solvers.sphere_opt`.
 
     ``prune_at > 0`` (successive pruning): after that many steps, only the restarts whose min margin
     m_r satisfies m_r + prune_c * tau_r >= max_r' m_r' (tau_r: their temperature then) run on; the

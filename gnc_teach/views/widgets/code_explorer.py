@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from ..gallery import GRID, KINDS, gallery_entry
+from ...gallery import GRID, KINDS, gallery_entry
 
 __all__ = ["code_view", "code_label", "code_explorer", "draw_code"]
 
@@ -19,7 +19,7 @@ def code_view(kind: str = "softmax", K: int = 8, d: int = 3) -> dict:
     ``rho_star`` is the proved optimum (closed form) or None; ``status`` says "proved optimal" only
     when rho equals it to 1e-9, else "best found".
     """
-    from ..margins import known_rho_star
+    from ...margins import known_rho_star
     e = gallery_entry(kind, K, d)
     star = known_rho_star(K, d)
     star = None if star is None else float(star)

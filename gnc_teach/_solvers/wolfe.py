@@ -1,6 +1,6 @@
 """Wolfe's min-norm-point algorithm with orthogonal (QR) affine steps: the last resort of :mod:`margins`.
 
-The active-set solvers of :mod:`margins` and :mod:`._active_set` factor Q_FF = V_F V_Fᵀ + 11ᵀ (Cholesky).
+The active-set solvers of :mod:`margins` and :mod:`.active_set` factor Q_FF = V_F V_Fᵀ + 11ᵀ (Cholesky).
 A point at distance δ from the affine hull of the passive set shows up there as a pivot of size δ², so
 below δ ≈ 1e-8 it drowns in rounding: such a point is treated as affinely dependent and exchanged, and
 the face found can miss the optimum by ~δ. Near-degenerate inputs do this (a cross-polytope moved by
