@@ -350,14 +350,16 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False):
 def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                  steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
                  lr=(0.05, 1e-4), tau=(0.3, 2e-4), tau_spread: float | None = None, chunk: int = 2048,
-                 progress: bool = False) -> CodeResult:
+                 h_start: str = "w", progress: bool = False) -> CodeResult:
     """A softmax code: K unit rows in R^d maximising rho(W) = min_k dist(w_k, conv{w_j : j != k}).
 
     Phase 1 maximises the soft-min over (k, j) of the margins <w_k - w_j, h_k> over unit W and unit
     per-class directions H (its maximum is rho*, MATH.md §3) for all restarts at once, with the
     temperature annealed to ``tau[1]`` from start values log-spaced over the restarts in
     ``[tau[0]/tau_spread, tau[0]]`` (different start temperatures fall into different basins; default
-    spread 30 for K <= 64, 3 above). Phase 2 polishes the best restart of each of the ``top`` best
+    spread 30 for K <= 64, 3 above). ``h_start="w"`` starts each h_k at w_k (the margins start at
+    1 - <w_j, w_k>, so the ascent begins like a Tammes ascent); ``h_start="random"`` draws H independently
+    of W, so a run that still ends at a Tammes code is independent evidence for that code. Phase 2 polishes the best restart of each of the ``top`` best
     distinct basins with SLSQP on the near-binding margin constraints (float64) and re-evaluates rho
     exactly. ``fast=True`` uses fewer steps and restarts and polishes only the best (for lessons); its
     compiled smooth phase also stops the restarts that are far behind after 5/8 of the steps
@@ -366,13 +368,17 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
     """
     K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    if h_start not in ("w", "random"):
+        raise ValueError(f"h_start must be 'w' (start H at W) or 'random' (H independent of W), got {h_start!r}")
     device, dtype = resolve(device, dtype)
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 3)
     t0 = time.perf_counter()
 
     W0 = _start(K, d, R, seed, device, dtype)
-    X0 = torch.cat([W0, W0], 1)                    # H starts at W: margins 1 - <w_j, w_k> (Tammes-like)
+    # H = W: margins start at 1 - <w_j, w_k> (Tammes-like); random: a different stream of the same seed
+    H0 = W0 if h_start == "w" else _start(K, d, R, seed + 2**31, device, dtype)
+    X0 = torch.cat([W0, H0], 1)
 
     bar = _bar(progress, steps, f"softmax K={K} d={d}")
     X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K),
