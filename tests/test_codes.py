@@ -349,7 +349,7 @@ def test_bad_inputs_tammes_and_energy():
 def test_softmax_code_random_h_start_is_independent_of_w_and_reaches_the_antiprism():
     # h_start="random": H is drawn independently of W, so reaching the square antiprism (a Tammes code)
     # is not inherited from a Tammes-like start; the value is the proved-by-computation record 0.7387961
-    r = softmax_code(8, 3, h_start="random")
+    r = codes.softmax_code(8, 3, h_start="random")
     assert abs(r.rho - 0.7387961250362585) < 1e-9
     with pytest.raises(ValueError, match="h_start"):
-        softmax_code(8, 3, h_start="tammes")
+        codes.softmax_code(8, 3, h_start="tammes")
