@@ -19,6 +19,7 @@ One-vs-rest certificates (margin duality, MATH.md §3): a unit ``h`` gives the l
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -438,45 +439,62 @@ def certified_ufm_path(K: int, d: int, n: int, taus, *, seed: int = 0, warm_step
 
 # ----------------------------------------------------------------------------- softmax vs Tammes
 SEARCH_PATH = Path(__file__).parent / "data" / "softmax_vs_tammes.csv"
-SEARCH_GRID = {3: range(5, 21), 4: range(6, 13)}
+SEARCH_GRID = {3: range(5, 61), 4: range(6, 31)}
 SEARCH_TAUS = (0.3, 0.1, 0.05, 0.025, 0.0125, 0.006, 0.004)
-# Sloane's best-known Tammes angles in R^3 (degrees, truncated to 7 decimals), copied from
-# N.J.A. Sloane with R.H. Hardin, W.D. Smith et al., Tables of Spherical Codes ('packings in 3 dimensions').
-SLOANE_D3 = {5: 90.0, 6: 90.0, 7: 77.8695421, 8: 74.8584922, 9: 70.5287794, 10: 66.1468220, 11: 63.4349488,
-             12: 63.4349488, 13: 57.1367031, 14: 55.6705700, 15: 53.6578501, 16: 52.2443957, 17: 51.0903285,
-             18: 49.5566548, 19: 47.6919141, 20: 47.4310362}
+#: rounds of the anytime search per solver and configuration in :func:`run_search` (rounds, not seconds:
+#: the result does not depend on the machine's load)
+SEARCH_EFFORT = 8
 
 
-def softmax_vs_tammes(d: int, K: int, *, restarts: int = 32, seed: int = 0, ufm: bool = True,
-                      taus=SEARCH_TAUS, tol: float = 1e-6) -> dict:
+def sloane_angle(K: int, d: int):
+    """Sloane's best-known Tammes angle (degrees) for K points in R^3 from the shipped table, else None."""
+    from .references import tammes_d3
+
+    row = tammes_d3().get(K) if d == 3 else None
+    return None if row is None else row["min_angle_deg"]
+
+
+def softmax_vs_tammes(d: int, K: int, *, restarts: int | None = 32, seed: int = 0, ufm: bool = True,
+                      taus=SEARCH_TAUS, tol: float = 1e-6, effort: int | None = None, budget: float | None = None,
+                      independent: bool = True) -> dict:
     """Compare softmax codes (max ρ) with Tammes codes (max min angle) in (d, K); numerical evidence only.
 
-    Three searches: ``tammes`` = :func:`gnc_teach.codes.tammes_code`; ``softmax`` =
-    :func:`gnc_teach.codes.softmax_code` (its smooth phase starts from H = W, so it first follows the Tammes
-    ascent: not independent of the Tammes search); ``ufm`` = an independent route, the spherical UFM from
-    random W and H followed by the certified Newton continuation of :func:`certified_ufm_path` down to
-    ``taus[-1]`` (it reaches ρ only up to O(τ²), about 1e-6 here). Every ρ is certified (duality gap).
+    Searches: ``tammes`` = :func:`gnc_teach.codes.tammes_code`; ``softmax`` = :func:`gnc_teach.codes.softmax_code`
+    from H = W (its smooth phase first follows the Tammes ascent: not independent of the Tammes search);
+    with ``independent``, softmax_code again from H drawn independently of W (``h_start="random"``); with
+    ``ufm``, the spherical UFM from random W and H followed by the certified Newton continuation of
+    :func:`certified_ufm_path` down to ``taus[-1]`` (ρ only up to O(τ²), about 1e-6 here). ``effort`` /
+    ``budget``: the solvers' anytime search (rounds after the first / seconds); else their one-shot defaults
+    with ``restarts``. Every ρ is certified (duality gap); KKT residuals of the polished codes are reported.
 
     ``verdict``: "tammes code is not a softmax code" when some ρ_S > ρ_T + tol (a certified improvement:
     the Tammes code found is beaten); "softmax search below tammes" when ρ_T > ρ_S + tol; else "agree".
     Also: angles (deg), 1 - cos θ_T, rattler counts (certified, tol 1e-6) of both codes. "agree" proves
-    nothing: all three are local searches.
+    nothing: all searches are local.
     """
     from .codes import softmax_code, tammes_code
 
     d = check_int(d, "d", minimum=2)
     K = check_int(K, "K", minimum=2)
     t0 = time.perf_counter()
-    T = tammes_code(K, d, restarts=restarts, seed=seed, device="cpu", dtype=F64)
-    S = softmax_code(K, d, restarts=restarts, seed=seed, device="cpu", dtype=F64)
-    WT, WS = T.W.detach().cpu().to(F64), S.W.detach().cpu().to(F64)
-    cT, cS = duality_gap(WT), duality_gap(WS)
-    rho_T, rho_S = float(cT.lower.min()), float(cS.lower.min())
-    rho_U, WU = float("nan"), None
+    kw = dict(restarts=restarts, seed=seed, device="cpu", dtype=F64, effort=effort, budget=budget)
+    T = tammes_code(K, d, **kw)
+    runs = {"w": softmax_code(K, d, **kw)}
+    if independent:
+        runs["random"] = softmax_code(K, d, h_start="random", **kw)
+    WT = T.W.detach().cpu().to(F64)
+    cT = duality_gap(WT)
+    rho_T = float(cT.lower.min())
+    certs = {k: duality_gap(S.W.detach().cpu().to(F64)) for k, S in runs.items()}
+    rho_S = {k: float(c.lower.min()) for k, c in certs.items()}
+    key = max(rho_S, key=rho_S.get)
+    best_W, best = runs[key].W.detach().cpu().to(F64), rho_S[key]
+    rho_U = float("nan")
     if ufm:
         WU = certified_ufm_path(K, d, 1, taus, seed=seed, warm_steps=1500)[-1].W
         rho_U = float(duality_gap(WU).lower.min())
-    best_W, best = (WU, rho_U) if ufm and rho_U > rho_S else (WS, rho_S)
+        if rho_U > best:
+            best_W, best = WU, rho_U
     if best > rho_T + tol:
         verdict = "tammes code is not a softmax code"
     elif rho_T > best + tol:
@@ -484,70 +502,111 @@ def softmax_vs_tammes(d: int, K: int, *, restarts: int = 32, seed: int = 0, ufm:
     else:
         verdict = "agree"
     ang = lambda W: math.degrees(math.acos(min(1.0, float(_max_cos(W)))))   # noqa: E731
-    return {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": rho_S, "rho_ufm": rho_U,
+    return {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": max(rho_S.values()), "rho_ufm": rho_U,
             "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": ang(WT),
-            "angle_softmax_best": ang(best_W), "angle_sloane": SLOANE_D3.get(K) if d == 3 else None,
+            "angle_softmax_best": ang(best_W), "angle_sloane": sloane_angle(K, d),
             "rattlers_softmax_best": len(rattlers(best_W)), "rattlers_tammes": len(rattlers(WT)),
-            "max_gap": max(cT.max_gap, cS.max_gap), "verdict": verdict,
-            "seconds": time.perf_counter() - t0}
+            "max_gap": max([cT.max_gap] + [c.max_gap for c in certs.values()]), "verdict": verdict,
+            "seconds": time.perf_counter() - t0,
+            "rho_softmax_w": rho_S["w"], "rho_softmax_random": rho_S.get("random", float("nan")),
+            "kkt_tammes": T.certificate.get("kkt_residual"),
+            "kkt_softmax": runs[key].certificate.get("kkt_residual"),
+            "rounds": T.rounds + sum(S.rounds for S in runs.values()),
+            "effort": effort, "budget": budget}
 
 
 SEARCH_FIELDS = ("d", "K", "rho_tammes", "rho_softmax", "rho_ufm", "one_minus_cos_tammes", "angle_tammes",
                  "angle_softmax_best", "angle_sloane", "rattlers_softmax_best", "rattlers_tammes", "max_gap",
-                 "verdict", "seconds")
+                 "verdict", "seconds", "rho_softmax_w", "rho_softmax_random", "kkt_tammes", "kkt_softmax",
+                 "rounds", "effort")
+_INT_FIELDS = ("d", "K", "rattlers_softmax_best", "rattlers_tammes", "rounds", "effort")
 
 
-def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0, resume: bool = False,
-               verbose: bool = True):
-    """Run :func:`softmax_vs_tammes` over ``grid`` ({d: Ks}, default :data:`SEARCH_GRID`) and write a CSV
-    row by row. ``resume=True`` keeps the rows already in ``path`` and computes only the missing (d, K)."""
+def _search_row(args):
+    """One configuration in a worker process: ``softmax_vs_tammes(d, K, **kw)``."""
+    d, K, kw = args
+    torch.set_num_threads(1)
+    return softmax_vs_tammes(d, K, **kw)
+
+
+def _read_results(path) -> dict:
+    rows = {}
+    if Path(path).exists():
+        for ln in Path(path).read_text().splitlines():
+            if ln.strip():
+                r = json.loads(ln)
+                rows[(r["d"], r["K"])] = r
+    return rows
+
+
+def _csv_cell(v):
+    if v is None:
+        return ""
+    return f"{v:.15g}" if isinstance(v, float) else str(v)
+
+
+def write_search_csv(rows, path=SEARCH_PATH, *, header=()):
+    """The search CSV (:data:`SEARCH_FIELDS`, rows sorted by (d, K)) from result dicts."""
+    lines = ["# Softmax code vs Tammes code, numerical search (gnc_teach.certify.softmax_vs_tammes).", *header,
+             "# rho values are certified (duality gaps <= max_gap); kkt_*: first-order KKT residuals of the polished",
+             "# codes; angle_sloane: best-known Tammes angle in R^3 from Sloane et al., Tables of Spherical Codes",
+             "# (the table shipped in gnc_teach/data/tammes_d3.csv, N <= 30); rho_ufm = nan: the UFM route was not run.",
+             ",".join(SEARCH_FIELDS)]
+    for r in sorted(rows, key=lambda r: (r["d"], r["K"])):
+        lines.append(",".join(_csv_cell(r.get(f)) for f in SEARCH_FIELDS))
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)
+
+
+def run_search(path=SEARCH_PATH, *, grid=None, restarts: int | None = 32, seed: int = 0, resume: bool = False,
+               verbose: bool = True, effort: int | None = None, budget: float | None = None, jobs: int = 1,
+               results=None, ufm: bool = False, redo=()):
+    """Run :func:`softmax_vs_tammes` over ``grid`` ({d: Ks}, default :data:`SEARCH_GRID`), ``jobs``
+    configurations at a time (one thread each), and write the CSV ``path``.
+
+    Every finished configuration is appended at once to ``results`` (JSON lines; default ``path`` with the
+    suffix .jsonl), so a run can be stopped and resumed: ``resume=True`` keeps the configurations already
+    there (except those in ``redo``, a list of (d, K)) and computes only the others. The CSV is rewritten
+    from the results file after every configuration.
+    """
     grid = SEARCH_GRID if grid is None else grid
     path = Path(path)
+    results = path.with_suffix(".jsonl") if results is None else Path(results)
     path.parent.mkdir(parents=True, exist_ok=True)
-    old = {}
-    if resume and path.exists():
-        for ln in path.read_text().splitlines():
-            if ln.startswith("#") or ln.startswith("d,"):
-                continue
-            d_, K_ = ln.split(",")[:2]
-            old[(int(d_), int(K_))] = ln
-    lines = ["# Softmax code vs Tammes code, numerical search (gnc_teach.certify.softmax_vs_tammes).",
-             f"# Regenerate: python -m gnc_teach.certify --search  (restarts={restarts}, seed={seed},"
-             f" torch {torch.__version__}). rho values are certified (duality gaps <= max_gap).",
-             "# angle_sloane: best-known Tammes angle in R^3 from Sloane et al., Tables of Spherical Codes.",
-             ",".join(SEARCH_FIELDS)]
-    for d, Ks in grid.items():
-        for K in Ks:
-            if (d, K) in old:
-                lines.append(old[(d, K)])
-                continue
-            r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
-            lines.append(",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
-                                  for f in SEARCH_FIELDS))
-            path.write_text("\n".join(lines) + "\n")
-            if verbose:
-                print(lines[-1], flush=True)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    results.parent.mkdir(parents=True, exist_ok=True)
+    done = _read_results(results) if resume else {}
+    for key in redo:
+        done.pop(tuple(key), None)
+    todo = [(d, K) for d, Ks in grid.items() for K in Ks if (d, K) not in done]
+    kw = dict(restarts=restarts, seed=seed, ufm=ufm, effort=effort, budget=budget)
+    how = (f"effort={effort} rounds per solver" if effort is not None else f"restarts={restarts}") + \
+        (f", budget={budget} s" if budget is not None else "")
+    header = [f"# Regenerate: python -m gnc_teach.certify --search ({how}, seed={seed}"
+              f"{', ufm' if ufm else ''}; torch {torch.__version__}); results file {results.name}."]
+    results.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
+    rows = list(done.values())
 
+    def keep(r):
+        rows.append(r)
+        with results.open("a") as fh:
+            fh.write(json.dumps(r) + "\n")
+        write_search_csv(rows, path, header=header)
+        if verbose:
+            print(",".join(_csv_cell(r.get(f)) for f in SEARCH_FIELDS), flush=True)
 
-def redo_rows(path, d: int, Ks, *, restarts: int, seed: int = 0):
-    """Recompute the rows (d, K) of a search CSV with ``restarts`` and note it in the header."""
-    path = Path(path)
-    lines = path.read_text().splitlines()
-    for K in Ks:
-        r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
-        row = ",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
-                       for f in SEARCH_FIELDS)
-        lines = [row if ln.startswith(f"{d},{K},") else ln for ln in lines]
-        lines.insert(3, f"# Row d={d}, K={K} recomputed with restarts={restarts}: "
-                        f"python -m gnc_teach.certify --search --redo {d}:{K} --restarts {restarts}")
-        path.write_text("\n".join(lines) + "\n")
-        print(row, flush=True)
+    if jobs > 1 and len(todo) > 1:
+        import multiprocessing as mp
+        with mp.get_context("spawn").Pool(jobs) as pool:
+            for r in pool.imap_unordered(_search_row, [(d, K, kw) for d, K in todo]):
+                keep(r)
+    else:
+        for d, K in todo:
+            keep(softmax_vs_tammes(d, K, **kw))
+    return write_search_csv(rows, path, header=header)
 
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
-    """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed."""
+    """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed (empty cells: None)."""
     rows = []
     lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
     head = lines[0].split(",")
@@ -556,8 +615,8 @@ def load_search(path=SEARCH_PATH) -> list[dict]:
         for k, v in zip(head, ln.split(",")):
             if k == "verdict":
                 row[k] = v
-            elif k in ("d", "K", "rattlers_softmax_best", "rattlers_tammes"):
-                row[k] = int(v)
+            elif k in _INT_FIELDS:
+                row[k] = int(v) if v else None
             else:
                 row[k] = float(v) if v else None
         rows.append(row)
@@ -565,25 +624,43 @@ def load_search(path=SEARCH_PATH) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    """``python -m gnc_teach.certify --search [--restarts R] [--out PATH]``: rebuild the search cache."""
+    """``python -m gnc_teach.certify --search [--effort N] [--jobs J] [--resume]``: run the softmax-vs-Tammes
+    search and rebuild its CSV."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m gnc_teach.certify", description=main.__doc__)
     ap.add_argument("--search", action="store_true", help="run the softmax-vs-Tammes search")
-    ap.add_argument("--restarts", type=int, default=32)
+    ap.add_argument("--effort", type=int, default=SEARCH_EFFORT,
+                    help="anytime rounds per solver and configuration (default %(default)s; 0: first round only; "
+                         "-1: the solvers' one-shot defaults with --restarts)")
+    ap.add_argument("--budget", type=float, default=None, help="also stop each solver after this many seconds")
+    ap.add_argument("--restarts", type=int, default=None, help="restarts per batch (default: the solvers' own)")
+    ap.add_argument("--grid", default="", help="d:Kmin-Kmax[;d:...], e.g. '3:5-60;4:6-30' (default: SEARCH_GRID)")
+    ap.add_argument("--jobs", type=int, default=1, help="configurations run at once (one thread each)")
+    ap.add_argument("--ufm", action="store_true", help="also run the UFM route (slow for large K)")
     ap.add_argument("--out", default=str(SEARCH_PATH))
-    ap.add_argument("--resume", action="store_true", help="keep the rows already in --out")
-    ap.add_argument("--redo", default="", help="recompute these rows in --out, e.g. '3:13,15' (with --restarts)")
+    ap.add_argument("--results", default=None, help="JSON-lines results file (default: --out with suffix .jsonl)")
+    ap.add_argument("--resume", action="store_true", help="keep the configurations already in --results")
+    ap.add_argument("--redo", default="", help="with --resume, recompute these, e.g. '3:13,15'")
     args = ap.parse_args(argv)
     if not args.search:
         ap.print_help()
         return 0
-    torch.set_num_threads(1)
+    grid = None
+    if args.grid:
+        grid = {}
+        for part in args.grid.split(";"):
+            d, _, ks = part.partition(":")
+            lo, _, hi = ks.partition("-")
+            grid[int(d)] = range(int(lo), int(hi or lo) + 1)
+    redo = []
     if args.redo:
         d, Ks = args.redo.split(":")
-        redo_rows(args.out, int(d), [int(K) for K in Ks.split(",")], restarts=args.restarts)
-    else:
-        run_search(args.out, restarts=args.restarts, resume=args.resume)
+        redo = [(int(d), int(K)) for K in Ks.split(",")]
+    torch.set_num_threads(1)
+    run_search(args.out, grid=grid, restarts=args.restarts, effort=None if args.effort < 0 else args.effort,
+               budget=args.budget, jobs=args.jobs, results=args.results, resume=args.resume or bool(redo),
+               ufm=args.ufm, redo=redo)
     return 0
 
 
