@@ -1,6 +1,6 @@
 """One-vs-rest distances: gnc_teach.margins.one_vs_rest_distance against a scipy NNLS loop.
 
-    python benchmarks/bench_one_vs_rest.py              # K=200,d=10; 1000,32; 2000,64; 5000,64
+    python benchmarks/bench_one_vs_rest.py              # K=200,d=10; 600,32; 1000,32; 2000,64; 5000,64
     python benchmarks/bench_one_vs_rest.py --sizes 200x10 --no-save
 
 Input: K random unit rows in R^d (seeded). The peer is the standard scipy approach: per class k,
@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import machine_info, nnls_one_vs_rest, save_section  # noqa: E402
 
-DEFAULT_SIZES = "200x10,1000x32,2000x64,5000x64"  # the loop takes ~75 s at 5000x64
+DEFAULT_SIZES = "200x10,600x32,1000x32,2000x64,5000x64"  # the loop takes ~75 s at 5000x64
 BUDGET_S = 1.0  # per method and size: runs are repeated while they fit (at least 3 for ours, 1 for the loop)
 
 

@@ -134,10 +134,26 @@ def load_records(path=RECORDS_JSON) -> dict:
     return json.loads(Path(path).read_text()) if Path(path).exists() else {"rows": {}, "runs": []}
 
 
-def save_records(data, path=RECORDS_JSON):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
-    tmp.replace(path)                                   # never a half-written file
+def update_records(path, *, rows=None, run=None, run_index=None):
+    """Add rows and/or a run (or update run ``run_index``) in the results file, under a lock: the file
+    is read again first, so two runs of this script (say, Tammes and softmax) can share it. The file
+    is replaced at once, never left half written. Returns the index of the run."""
+    import fcntl
+
+    with open(str(path) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = load_records(path)
+        data["rows"].update(rows or {})
+        if run is not None:
+            if run_index is None:
+                data["runs"].append(run)
+                run_index = len(data["runs"]) - 1
+            else:
+                data["runs"][run_index].update(run)
+        tmp = Path(str(path) + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
+        tmp.replace(path)
+    return run_index
 
 
 def main(argv=None):
@@ -154,25 +170,23 @@ def main(argv=None):
     only = [k for k in args.only.split(",") if k]
     Ns = {only[0]: _parse_range(args.N)} if args.N and len(only) == 1 else {}
     budget = {k: args.budget or v for k, v in DEFAULT_BUDGET.items()}
-    data = load_records(args.out)
-    todo = [r for r in plan(only, Ns, _parse_range(args.seeds), budget) if args.redo or r[0] not in data["rows"]]
+    done = load_records(args.out)["rows"]
+    todo = [r for r in plan(only, Ns, _parse_range(args.seeds), budget) if args.redo or r[0] not in done]
     cores = os.cpu_count() or 1
     threads = max(1, cores // max(1, args.jobs))
-    data["runs"].append(dict(machine_info(), loadavg_start=os.getloadavg(), rows=len(todo), jobs=args.jobs,
-                             threads_per_row=threads))
-    save_records(data, args.out)
+    run = update_records(args.out, run=dict(machine_info(), loadavg_start=os.getloadavg(), rows=len(todo),
+                                            jobs=args.jobs, threads_per_row=threads, tables=only))
     print(f"{len(todo)} rows to run, {args.jobs} at a time, {threads} thread(s) each", flush=True)
     ctx = mp.get_context("spawn")
     with ctx.Pool(args.jobs, initializer=_init_worker, initargs=(threads,), maxtasksperchild=20) as pool:
         for key, row in pool.imap_unordered(run_row, todo):
-            data["rows"][key] = row
-            save_records(data, args.out)
+            row["run"] = run
+            update_records(args.out, rows={key: row})
             mark = {True: "reached", False: "MISSED", None: "no reference"}[row["reached"]]
             gap = "" if row["gap"] is None else f" gap {row['gap']:.2e}"
             print(f"{key}: {row['value']:.10g} ({mark}{gap}) in {row['seconds']:.1f} s, {row['rounds']} rounds, "
                   f"load {row['loadavg_before'][0]:.1f}", flush=True)
-    data["runs"][-1]["loadavg_end"] = os.getloadavg()
-    save_records(data, args.out)
+    update_records(args.out, run={"loadavg_end": os.getloadavg()}, run_index=run)
     if args.report:
         from bench_report import write_markdown
         write_markdown()

@@ -12,6 +12,14 @@ A code is ``W (K, d)`` with unit rows. Every solver works in two phases:
    energies) and re-evaluated exactly with :func:`gnc_teach.margins.one_vs_rest_distance`; small
    Tammes codes then get a round of monotonic basin hopping (perturb, re-polish, keep if better).
 
+That is the default: one fast shot, as the lessons use it. With a time ``budget`` (seconds) and/or an
+``effort`` (rounds), every solver becomes an anytime search (:mod:`gnc_teach._solvers.anytime`): after the
+first round it keeps improving with hop rounds (copies of the best code perturbed and descended again as
+one batch, then polished: sequential linear programming for the max-min problems,
+:mod:`gnc_teach._solvers.slp`, L-BFGS for energies) and fresh batches of restarts, stops at the budget, the
+effort, a ``target`` value, a ``callback`` or Ctrl-C, and returns the best code found with how it was found
+(``.rounds``, ``.hops``, ``.restarts``, ``.history``).
+
 Results are **best found**, not proved optima, unless ``(K, d)`` has a proved closed form (d = 2,
 K <= d+1, or d+2 <= K <= 2d for rho; MATH.md §3), and the result says which (``.status``) with the
 gap to the upper bound (``.gap``) and first-order certificates (``.certificate``).
@@ -402,13 +410,13 @@ def _round_seed(seed, r):
 
 
 def _soft_search(K, d, *, tied, fresh, polish, hop_start, R, steps, lr, tau, chunk, top, seed, opts, desc, fmt,
-                 progress):
+                 progress, restart_every=RESTART_EVERY):
     """The anytime search of the two soft-min problems (Tammes: ``tied``; softmax: rows W then H).
 
     ``fresh(seed) -> X0 (R, m, d)``: random starts; ``polish(X (m, d), min margin, deadline) -> Candidate``:
     exact polish and value (larger is better); ``hop_start(payload) -> (X (m, d), min angle in radians)``. First
     round: the batched smooth phase from ``fresh(seed)`` and the polish of the ``top`` best distinct
-    restarts; then hop rounds and restart rounds (see :data:`HOP_SCALES`)."""
+    restarts; then hop rounds and, every ``restart_every``-th round, restart rounds (see :data:`HOP_SCALES`)."""
     taus = tau[0]
 
     def descend(X0, steps_, lr_, taus_, ntop, deadline):
@@ -427,7 +435,7 @@ def _soft_search(K, d, *, tied, fresh, polish, hop_start, R, steps, lr, tau, chu
         return c
 
     def next_round(r, best, deadline):
-        if r % RESTART_EVERY == RESTART_EVERY - 1:
+        if r % restart_every == restart_every - 1:
             c = descend(fresh(_round_seed(seed, r)), steps, lr, tau, top, deadline)
             c.restarts = R
             return c, "restarts"
@@ -487,6 +495,11 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     top = _top(top, R, K, fast, 3)
     t0 = time.perf_counter()
     if opts is not None:
+        restart_every = RESTART_EVERY
+        if K > SOFTMAX_LONG_ANNEAL_K:   # rounds of fewer, longer and hotter anneals (see the constants)
+            R, steps, restart_every = max(2, R // 2), LONG_ANNEAL_STEPS * steps, 1
+            tau = (LONG_ANNEAL_HOT * tau[0], tau[1])
+
         def fresh(s):
             W0 = _start(K, d, R, s, device, dtype)
             return torch.cat([W0, W0 if h_start == "w" else _start(K, d, R, s + 2**31, device, dtype)], 1)
@@ -503,7 +516,7 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
             K, d, tied=False, fresh=fresh, polish=polish_fn,
             hop_start=hop_start, R=R, steps=steps, lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K),
             chunk=chunk, top=top, seed=seed, opts=opts, desc=f"softmax K={K} d={d}", fmt="rho {:.9f}",
-            progress=progress)
+            progress=progress, restart_every=restart_every)
         return _softmax_result(K, d, *best.payload, {}, R, t0, device, dtype, found)
 
     W0 = _start(K, d, R, seed, device, dtype)
@@ -537,12 +550,21 @@ def _polished_softmax(Wr, Hr, proxy, polish):
     return Wnp, rho, H, info
 
 
+#: The budgeted softmax search for K > SOFTMAX_LONG_ANNEAL_K runs restart rounds only, each with half the
+#: default restarts, LONG_ANNEAL_STEPS times the steps and start temperatures LONG_ANNEAL_HOT times higher
+#: (0.3 -> 1.0). Measured at d = 10, K = 100 (best exact rho of one batch, seeds 2, 3, 4, 10, 11; polish=False):
+#: the defaults (20 restarts x 1000 steps, tau0 <= 0.3) mean 0.6642; tau0 <= 1.0: 0.6652; with 2000 steps:
+#: 0.6657; 10 restarts x 4000 steps: 0.6655 (best 0.6686); tau0 <= 3.0: 0.6630; hop rounds improved on the
+#: best code in 0 of 12 rounds (seeds 2, 3).
+SOFTMAX_LONG_ANNEAL_K, LONG_ANNEAL_STEPS, LONG_ANNEAL_HOT = 64, 4, 10 / 3
+
 #: the budgeted softmax polish: SLP on (W, H) up to SLP_SOFTMAX_MAX_VARIABLES tangent coordinates 2 K (d - 1)
-#: (d = 10, K = 100 has 1800: minutes per polish there, so larger codes are evaluated exactly instead), then
+#: (d = 3, K = 60: 240; d = 4, K = 70 (420) took ~40 s per polish on a loaded machine and d = 10, K = 100
+#: (1800) minutes: larger codes are evaluated exactly instead), then
 #: SLSQP from the SLP result up to SLSQP_CONFIRM_MAX variables 2 K d + 1 (d = 3: K <= 33). Measured at d = 3:
 #: SLP 0.1-1.7 s vs SLSQP 5-57 s per polish at K = 30-60, the same local max to 1e-10 in 3 of 4 restarts; in
 #: the fourth (K = 60) SLP stopped 1.7e-6 below SLSQP's at a point with KKT residual 4e-8.
-SLP_SOFTMAX_MAX_VARIABLES, SLSQP_CONFIRM_MAX = 1000, 201
+SLP_SOFTMAX_MAX_VARIABLES, SLSQP_CONFIRM_MAX = 400, 201
 
 
 def _slp_softmax(Wr, Hr, polish, deadline):
