@@ -391,6 +391,10 @@ RESTART_EVERY = 4
 #: the min distance, then L-BFGS), each kept if the energy drops (monotonic basin hopping)
 THOMSON_SCALES = (0.1, 0.2, 0.4)
 THOMSON_HOPS = 8
+#: smooth-phase steps of the budgeted Thomson search (the L-BFGS polish finishes from rougher starts):
+#: measured in CPU time to the record from effort=12 searches, N = 100: 6.1 s with the default 1000 steps,
+#: 1.2 s with 200; N = 150: 13.0 s vs 2.8 s
+THOMSON_SEARCH_STEPS = 200
 
 
 def _anytime_options(budget, effort, target, callback):
@@ -713,12 +717,15 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
     Anytime search: ``budget`` (seconds), ``effort`` (rounds after the first), ``target`` (stop once the
     energy is at most this), ``callback`` and Ctrl-C as in :func:`tammes_code`. Hop rounds are monotonic
     basin hopping from the best code (:data:`THOMSON_HOPS` perturb-and-L-BFGS moves, see
-    :data:`THOMSON_SCALES`); every 4th round is a fresh batch of restarts.
+    :data:`THOMSON_SCALES`); every 4th round is a fresh batch of restarts. The smooth phase of the search
+    runs :data:`THOMSON_SEARCH_STEPS` steps unless ``steps`` is given.
     """
     K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
     s = check_positive(s, "s")
     device, dtype = resolve(device, dtype)
     opts = _anytime_options(budget, effort, target, callback)
+    if opts is not None and steps is None:
+        steps = THOMSON_SEARCH_STEPS
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 4)
     t0 = time.perf_counter()
