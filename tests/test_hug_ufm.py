@@ -74,9 +74,13 @@ def test_bad_input(kwargs, exc, match):
         train_hug_ufm(K, 3, 2, steps=5, **kwargs)
 
 
-def test_decoupling_sweep_rejects_negative_weights():
+def test_decoupling_sweep_rejects_bad_settings():
     with pytest.raises(ValueError, match="intra weight"):
         decoupling_sweep(intra_weights=(-1.0,), inter_weights=(1.0,), steps=5)
+    with pytest.raises(ValueError, match="CE scale"):
+        decoupling_sweep(ce_scales=(0.0,), steps=5)
+    with pytest.raises(ValueError, match="tau"):
+        decoupling_sweep(tau=-1.0, steps=5)
 
 
 def test_float32_runs():

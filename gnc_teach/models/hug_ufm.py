@@ -123,9 +123,11 @@ def decoupling_sweep(intra_weights=(0.0, 0.3, 1.0, 3.0), inter_weights=(0.0, 0.3
 
     K, d, n, steps, _ = _check_sizes(K, d, n, steps, 0, per=1)
     name, s_, gamma = check_measure(measure, s)
+    intra_weights = [check_positive(a, "intra weight", allow_zero=True) for a in intra_weights]
+    inter_weights = [check_positive(b, "inter weight", allow_zero=True) for b in inter_weights]
+    ce_scales = [check_positive(c, "CE scale") for c in ce_scales]
+    tau, lr = check_positive(tau, "tau"), check_positive(lr, "lr")
     grid = [(a, b) for a in intra_weights for b in inter_weights]
-    for a, b in grid:
-        check_positive(a, "intra weight", allow_zero=True), check_positive(b, "inter weight", allow_zero=True)
     iw, ew = (torch.tensor(v, dtype=torch.float64) for v in zip(*grid))
     y = ufm_labels(K, n)
     W, H, _, _ = _fit(*_same_start(len(grid), K, d, n, seed), _hug_objective(y, K, name, s_, gamma, iw, ew, True),
