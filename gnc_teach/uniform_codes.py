@@ -247,10 +247,10 @@ SEARCH_FIELDS = (("d", "K", "rho_softmax", "angle_softmax")
 
 def disagreement(K: int, d: int, *, seed: int = 0, fast: bool = False) -> dict:
     """Compare the softmax code (max ρ) with the optimal code of every measure of :data:`SEARCH_MEASURES`
-    at ``(K, d)``: ``rho_<m>``, ``angle_<m>`` (min angle, degrees) and ``dist_<m>`` (:func:`gnc_teach.metrics.code_distance`
-    to the softmax code: 0 iff the same up to symmetry, to rounding), ``max_gap`` = the largest ρ_softmax - ρ_m
-    and its measure ``argmax_gap``, and the worst certificate of the smooth codes (``max_grad_norm``,
-    ``min_hessian_eig``). All codes are best found (or proved); ρ is exact."""
+    at ``(K, d)``: ``rho_<m>``, ``angle_<m>`` (min angle, degrees) and ``dist_<m>``
+    (:func:`gnc_teach.metrics.code_distance` to the softmax code: 0 iff the same up to symmetry, to rounding),
+    ``max_gap`` = the largest ρ_softmax - ρ_m and its measure ``argmax_gap``, and the worst certificate of the
+    smooth codes (``max_grad_norm``, ``min_hessian_eig``). All codes are best found (or proved); ρ is exact."""
     from .codes import softmax_code
     from .geometry import min_angle
     from .margins import rho

@@ -19,7 +19,8 @@ SMOOTH = [("log", 0.0), ("riesz", 1.0), ("riesz", 2.0), ("gram_det", 2.0)]
 @pytest.mark.parametrize("measure, s", SMOOTH + [("min_separation", 2.0)])
 def test_simplex_is_found_and_proved_for_every_measure(measure, s):
     c = optimal_code(4, 3, measure=measure, s=s)
-    assert c.status.startswith("proved optimal (simplex" if measure != "min_separation" else "proved optimal (closed form")
+    prefix = "proved optimal (simplex" if measure != "min_separation" else "proved optimal (closed form"
+    assert c.status.startswith(prefix)
     assert code_distance(c.W, simplex_etf(4, 3)) < 1e-8
     if measure != "min_separation":
         assert c.certificate["grad_norm"] < 1e-10 and c.certificate["hessian_min_eig"] > 1e-3
@@ -97,5 +98,6 @@ def test_cached_search_is_consistent():
         assert r["max_gap"] == pytest.approx(max(r["rho_softmax"] - r[f"rho_{c}"]
                                                  for c in ("min_separation", "log", "riesz1", "riesz2", "gram")))
     worst = max(rows, key=lambda r: r["max_gap"])
-    assert worst["K"] == 7 and worst["max_gap"] == pytest.approx(0.7898616873 - (1 - math.cos(2 * math.pi / 5)), abs=1e-8)
+    bipyramid = 1 - math.cos(2 * math.pi / 5)                        # rho of the pentagonal bipyramid
+    assert worst["K"] == 7 and worst["max_gap"] == pytest.approx(0.7898616873 - bipyramid, abs=1e-8)
     assert sorted(r["K"] for r in rows if r["max_gap"] < 1e-9) == [4, 5, 6, 12]
