@@ -71,21 +71,22 @@ def _tangent(X, G):
     return G - (G * X).sum(-1, keepdim=True) * X
 
 
-def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, eps=1e-8):
+def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, eps=1e-8, adaptive=True):
     """Full-batch Adam on W ``(R, K, d)`` and H ``(R, N, d)`` with a cosine-decayed learning rate.
 
     ``loss_fn(W, H, step)`` returns the ``(R,)`` losses (restarts are independent, so the gradient of
     their sum is the gradient of each). ``sphere=True`` projects gradients onto the tangent space and
-    renormalises the rows after every step. Returns the final W, H, the ``(steps, R)`` losses and
-    CPU snapshots ``(step, W, H)`` every ``record_every`` steps (and at the end).
+    renormalises the rows after every step. ``adaptive=False``: plain gradient steps instead of Adam's
+    (then a loss weight scales the step; Adam's step is invariant to it). Returns the final W, H, the
+    ``(steps, R)`` losses and CPU snapshots ``(step, W, H)`` every ``record_every`` steps (and at the end).
     """
     with one_cpu_thread(H.device.type == "cpu" and H.numel() <= 200_000):  # tiny tensors: 1 thread
         return _adam_loop(W, H, loss_fn, steps=steps, lr=lr, sphere=sphere, record_every=record_every,
-                          lr_min_ratio=lr_min_ratio, eps=eps)
+                          lr_min_ratio=lr_min_ratio, eps=eps, adaptive=adaptive)
 
 
 def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, eps,
-               betas=(0.9, 0.999)):
+               betas=(0.9, 0.999), adaptive=True):
     # Adam written out (a few lines) rather than torch.optim.Adam: we need the tangent projection
     # anyway, and building torch.optim's optimiser imports torch._dynamo (seconds on a small CPU).
     params = [W.clone().requires_grad_(True), H.clone().requires_grad_(True)]
@@ -108,13 +109,24 @@ def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, 
                     g = _tangent(p, g)
                 m_.mul_(b1).add_(g, alpha=1 - b1)
                 v_.mul_(b2).addcmul_(g, g, value=1 - b2)
-                step = (m_ / (1 - b1 ** (t + 1))) / ((v_ / (1 - b2 ** (t + 1))).sqrt() + eps)
+                step = (m_ / (1 - b1 ** (t + 1))) / ((v_ / (1 - b2 ** (t + 1))).sqrt() + eps) if adaptive else g
                 p.sub_(lr_t * step)
                 if sphere:  # retraction back onto the sphere
                     p.div_(p.norm(dim=-1, keepdim=True))
     W, H = (p.detach() for p in params)
     snaps.append((steps, W.cpu().clone(), H.cpu().clone()))
     return W, H, losses, snaps
+
+
+def _fit_sphere(K, d, n, loss_fn, *, restarts, seed, steps, lr, device, dtype, record_every, adaptive=True):
+    """The shared core of the spherical trainers: ``restarts`` random unit starts W ``(R, K, d)``,
+    H ``(R, K n, d)`` (float64 draws from ``seed``, then moved to ``device``/``dtype``) and Riemannian
+    optimisation of ``loss_fn`` with :func:`_fit`. Returns ``(W, H, losses, snaps)`` as :func:`_fit` does."""
+    g = torch.Generator().manual_seed(int(seed))
+    W0 = F.normalize(torch.randn(restarts, K, d, generator=g, dtype=torch.float64), dim=-1)
+    H0 = F.normalize(torch.randn(restarts, K * n, d, generator=g, dtype=torch.float64), dim=-1)
+    return _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr, sphere=True,
+                record_every=record_every, adaptive=adaptive)
 
 
 def _ce(W, H, y, tau=1.0):
@@ -252,9 +264,6 @@ def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500
     lr = check_positive(lr, "lr")
     tau_at = _tau_schedule(schedule, tau, steps)
     device, dtype = resolve(device, dtype)
-    g = torch.Generator().manual_seed(int(seed))
-    W0 = F.normalize(torch.randn(restarts, K, d, generator=g, dtype=torch.float64), dim=-1)
-    H0 = F.normalize(torch.randn(restarts, K * n, d, generator=g, dtype=torch.float64), dim=-1)
     y = ufm_labels(K, n, device=device)
     taus = []
 
@@ -269,8 +278,8 @@ def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500
         return _tau_log_ce(W, H, y, tt)
 
     t0 = time.perf_counter()
-    W, H, losses, snaps = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr,
-                               sphere=True, record_every=record_every)
+    W, H, losses, snaps = _fit_sphere(K, d, n, loss_fn, restarts=restarts, seed=seed, steps=steps, lr=lr,
+                                      device=device, dtype=dtype, record_every=record_every)
     with torch.no_grad():
         final = _ce(W, H, y, tau)  # compare restarts at the target τ, whatever the schedule ended on
     best = int(final.argmin())
