@@ -1,4 +1,4 @@
-"""One-vs-rest distances ρ_k(W) = dist(w_k, conv{w_j : j ≠ k}) with certificates (MATH.md §3).
+"""One-vs-rest distances ρ_k(W) = dist(w_k, conv{w_j : j ≠ k}) with certificates (lesson 02).
 
 For every class k the nearest hull point p_k = Σ_j λ_j w_j (λ in the simplex) solves a small QP.
 We solve it exactly and prove it, batched over all rows:
@@ -519,7 +519,7 @@ def rho(W, **kwargs) -> float:
 
 
 def rho_upper_bound(K: int, d: int) -> float:
-    """An upper bound on ρ(W) for every K unit vectors in R^d: K/(K−1) if K ≤ d+1, else 1 (Radon; MATH.md §3)."""
+    """An upper bound on ρ(W) for every K unit vectors in R^d: K/(K−1) if K ≤ d+1, else 1 (Radon; lesson 02)."""
     K = check_int(K, "K", minimum=2)
     d = check_int(d, "d", minimum=1)
     return K / (K - 1) if K <= d + 1 else 1.0

@@ -198,8 +198,8 @@ def softmax_bound(fn):
                                "valid upper bound.")
                 if K <= 2 * d and b > r + 1e-9:
                     raise Fail(f"for K={K}, d={d} your bound is valid but not tight: {known} attains a "
-                               "smaller value. Hint: look at the averaging argument (K <= d+1) and at "
-                               "Radon's theorem (K >= d+2).")
+                               "smaller value. Hint: the averaging argument gives K/(K-1) for every K; "
+                               "Radon's theorem gives 1 for K >= d+2.")
             if K >= d + 2 and b > 1 + 1e-9:
                 raise Fail(f"for K={K}, d={d} your bound is looser than the one the lesson proves for "
                            "K >= d+2. Hint: Radon's theorem.")
