@@ -11,7 +11,7 @@ import torch
 from ._tensor import as_matrix, check_int, resolve
 
 __all__ = [
-    "simplex_etf", "regular_polygon", "cross_polytope", "random_rotation", "random_sphere",
+    "simplex_etf", "regular_polygon", "cross_polytope", "cube", "random_rotation", "random_sphere",
     "normalize_rows", "perturb", "gram", "max_cos", "min_angle", "is_simplex_etf", "simplex_bound",
 ]
 
@@ -91,6 +91,13 @@ def cross_polytope(d: int, *, device=None, dtype=None) -> torch.Tensor:
     device, dtype = resolve(device, dtype)
     I = torch.eye(d, dtype=torch.float64)
     return torch.stack([I, -I], dim=1).reshape(2 * d, d).to(device=device, dtype=dtype)
+
+
+def cube(*, device=None, dtype=None) -> torch.Tensor:
+    """The 8 vertices (±1, ±1, ±1)/√3 of the cube as unit rows, ``(8, 3)``: max cos 1/3, ρ = 2/3 (lesson 02)."""
+    device, dtype = resolve(device, dtype)
+    X = torch.tensor([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], dtype=torch.float64)
+    return (X / math.sqrt(3)).to(device=device, dtype=dtype)
 
 
 def normalize_rows(W: torch.Tensor) -> torch.Tensor:

@@ -525,9 +525,19 @@ def rho_upper_bound(K: int, d: int) -> float:
     return K / (K - 1) if K <= d + 1 else 1.0
 
 
-def rho_lower_bound(W) -> float:
-    """1 − max_{j≠k} cos(w_j, w_k): a lower bound on ρ(W) for unit rows (take h = w_k in margin duality)."""
-    return 1.0 - max_cos(_validated(W))
+def rho_lower_bound(W, *, per_class: bool = False):
+    """1 − max_{j≠k} cos(w_j, w_k): a lower bound on ρ(W) for unit rows (take h = w_k in margin duality).
+
+    ``per_class=True`` returns the ``(K,)`` tensor of 1 − max_{j≠k} cos(w_j, w_k), a lower bound on each ρ_k(W);
+    for ρ_k > 0 it equals ρ_k exactly when the margin direction of class k is w_k itself (lesson 04).
+    """
+    W = _validated(W)
+    if not per_class:
+        return 1.0 - max_cos(W)
+    U = W / W.norm(dim=1, keepdim=True)
+    G = U @ U.T
+    G.fill_diagonal_(-math.inf)
+    return 1.0 - G.max(dim=1).values
 
 
 def known_rho_star(K: int, d: int):

@@ -284,3 +284,10 @@ def test_perturb_moves_every_row_by_about_eps_and_keeps_unit_rows():
     assert torch.equal(G.perturb(W, 1e-3, seed=3), G.perturb(W, 1e-3, seed=3))
     with pytest.raises(ValueError, match="eps"):
         G.perturb(W, -1.0)
+
+
+def test_cube_is_the_unit_cube_with_max_cos_one_third():
+    C = G.cube(device="cpu")
+    assert C.shape == (8, 3) and C.dtype == F64
+    assert float((C.norm(dim=1) - 1).abs().max()) < 1e-15
+    assert abs(G.max_cos(C) - 1 / 3) < 1e-15 and float(C.sum(0).norm()) < 1e-15

@@ -109,7 +109,7 @@ def _margin_cases():
     rng = np.random.default_rng(11)
     W = rng.standard_normal((9, 3))
     W /= np.linalg.norm(W, axis=1, keepdims=True)
-    cube = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]) / np.sqrt(3)
+    cube = _cube()
     yield "the regular pentagon, k = 0", _polygon(5), 0
     yield "the cube, k = 3", cube, 3
     yield "a random code (d = 3, K = 9), k = 4", W, 4
@@ -137,7 +137,8 @@ def margin_direction(fn):
 
 
 def _cube() -> np.ndarray:
-    return np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], float) / np.sqrt(3)
+    from ..geometry import cube
+    return cube(device="cpu", dtype=torch.float64).numpy()
 
 
 @checker
