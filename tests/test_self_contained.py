@@ -82,10 +82,24 @@ def test_relative_links_resolve_inside_the_repository(path):
     for target in LINK.findall(_markdown(path)):
         if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
             continue  # a URL (https:, mailto:, attachment:) or an anchor on the same page
-        resolved = (path.parent / target.split("#", 1)[0]).resolve()
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve()
         assert ROOT in resolved.parents or resolved == ROOT, \
             f"{path.relative_to(ROOT)} links to {target!r}, outside the repository"
         assert resolved.exists(), f"{path.relative_to(ROOT)} links to {target!r}, which does not exist"
+        if anchor and resolved.suffix == ".md":
+            assert anchor in _anchors(resolved), f"{path.relative_to(ROOT)} links to {target!r}: no such heading"
+
+
+def _anchors(md: Path) -> set:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    heads = re.findall(r"^#+\s+(.+?)\s*$", md.read_text(encoding="utf-8"), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in heads}
+
+
+def test_anchors_follow_github_rules():
+    anchors = _anchors(ROOT / "lessons" / "appendix_proofs.md")
+    assert {"a-rankins-orthoplex-bound", "f-riemannian-gradient-and-hessian-on-spheres"} <= anchors
 
 
 def test_the_checks_would_catch_a_reference():
