@@ -1,4 +1,4 @@
-"""Certificates for the claims of lesson 04 (MATH.md §3): numbers that *bound* an error, not bare numbers.
+"""Certificates for the claims of lesson 04: numbers that *bound* an error, not bare numbers.
 
 Everything here runs in float64 and is a pure function of its inputs.
 
@@ -12,7 +12,7 @@ Second-order check: the eigenvalues of ``Hess f`` on the tangent space. The obje
 the rotations ``X -> X Qᵀ``, so a critical point has d(d-1)/2 zero eigenvalues along ``X Aᵀ`` (A skew);
 :func:`hessian_min_eig_tangent` names them and reports the smallest eigenvalue on their complement.
 
-One-vs-rest certificates (margin duality, MATH.md §3): a unit ``h`` gives the lower bound
+One-vs-rest certificates (margin duality, lesson 02): a unit ``h`` gives the lower bound
 ``min_{j≠k} <w_k - w_j, h> <= ρ_k`` and simplex weights ``λ`` give the upper bound
 ``ρ_k <= ||w_k - Σ_j λ_j w_j||``; :func:`duality_gap` recomputes both from
 :func:`gnc_teach.margins.one_vs_rest_distance` instead of trusting its numbers.
@@ -33,8 +33,8 @@ __all__ = [
     "riemannian_hessian", "tangent_basis", "rotation_directions", "HessianReport",
     "hessian_min_eig_tangent", "riemannian_newton", "margin_lower_bound", "hull_upper_bound",
     "Certificate", "duality_gap", "rattlers", "class_spread", "gnc1_except_rattlers",
-    "self_duality_residual", "softmax_vs_tammes", "tau_log_ce_bound", "square_antiprism", "PathPoint",
-    "certified_ufm_path", "run_search", "load_search",
+    "self_duality_residual", "softmax_vs_tammes", "H_STARTS", "tau_log_ce_bound", "square_antiprism",
+    "PathPoint", "certified_ufm_path", "run_search", "load_search",
 ]
 
 F64 = torch.float64
@@ -350,7 +350,8 @@ def gnc1_except_rattlers(H, y, rattler_classes=(), *, K=None) -> dict:
 def self_duality_residual(W, H, y) -> dict:
     """GNC3 residuals per class ``(K,)``: ``to_margin`` = ||h̄_k - h*_k|| with h̄_k the normalised mean of
     the normalised class-k features and h*_k = (w_k - p_k)/||w_k - p_k|| the margin direction;
-    ``to_classifier`` = ||h̄_k - w_k|| (≈ 0 when the code is also a Tammes code, self-duality)."""
+    ``to_classifier`` = ||h̄_k - w_k||. The two agree for class k iff h*_k = w_k, i.e. iff
+    ρ_k(W) = 1 - max_{j≠k} <w_j, w_k> (self-duality, class by class; lesson 04)."""
     from .margins import one_vs_rest_distance
 
     W = _points(W, "W")
@@ -447,34 +448,51 @@ SLOANE_D3 = {5: 90.0, 6: 90.0, 7: 77.8695421, 8: 74.8584922, 9: 70.5287794, 10: 
              18: 49.5566548, 19: 47.6919141, 20: 47.4310362}
 
 
+H_STARTS = ("w", "random", "both")
+
+
 def softmax_vs_tammes(d: int, K: int, *, restarts: int = 32, seed: int = 0, ufm: bool = True,
-                      taus=SEARCH_TAUS, tol: float = 1e-6) -> dict:
-    """Compare softmax codes (max ρ) with Tammes codes (max min angle) in (d, K); numerical evidence only.
+                      taus=SEARCH_TAUS, tol: float = 1e-6, h_start: str = "w") -> dict:
+    """Compare softmax codes (max ρ) with Tammes codes (max min angle) in dimension d with K classes
+    (dimension first, like the search grid {d: Ks}); numerical evidence only.
 
     Three searches: ``tammes`` = :func:`gnc_teach.codes.tammes_code`; ``softmax`` =
-    :func:`gnc_teach.codes.softmax_code` (its smooth phase starts from H = W, so it first follows the Tammes
-    ascent: not independent of the Tammes search); ``ufm`` = an independent route, the spherical UFM from
-    random W and H followed by the certified Newton continuation of :func:`certified_ufm_path` down to
-    ``taus[-1]`` (it reaches ρ only up to O(τ²), about 1e-6 here). Every ρ is certified (duality gap).
+    :func:`gnc_teach.codes.softmax_code` with ``h_start`` = "w" (its smooth phase starts from H = W, so it
+    first follows the Tammes ascent: NOT independent of the Tammes search), "random" (H drawn independently
+    of W: independent evidence) or "both" (both runs; ``rho_softmax`` is the better one and
+    ``rho_softmax_w``, ``rho_softmax_random`` report each); ``ufm`` = the spherical UFM from random W and H
+    followed by the certified Newton continuation of :func:`certified_ufm_path` down to ``taus[-1]`` (it
+    reaches ρ only up to O(τ²), about 1e-6 here; ``ufm_min_eig`` < 0 says it ended at a saddle).
+    Every ρ is certified (duality gap).
 
     ``verdict``: "tammes code is not a softmax code" when some ρ_S > ρ_T + tol (a certified improvement:
     the Tammes code found is beaten); "softmax search below tammes" when ρ_T > ρ_S + tol; else "agree".
     Also: angles (deg), 1 - cos θ_T, rattler counts (certified, tol 1e-6) of both codes. "agree" proves
-    nothing: all three are local searches.
+    nothing: all searches are local.
     """
     from .codes import softmax_code, tammes_code
 
     d = check_int(d, "d", minimum=2)
     K = check_int(K, "K", minimum=2)
+    if h_start not in H_STARTS:
+        raise ValueError(f"h_start must be one of {H_STARTS} ('w': H starts at W, 'random': H independent "
+                         f"of W, 'both': run both), got {h_start!r}.")
     t0 = time.perf_counter()
     T = tammes_code(K, d, restarts=restarts, seed=seed, device="cpu", dtype=F64)
-    S = softmax_code(K, d, restarts=restarts, seed=seed, device="cpu", dtype=F64)
-    WT, WS = T.W.detach().cpu().to(F64), S.W.detach().cpu().to(F64)
-    cT, cS = duality_gap(WT), duality_gap(WS)
-    rho_T, rho_S = float(cT.lower.min()), float(cS.lower.min())
-    rho_U, WU = float("nan"), None
+    WT = T.W.detach().cpu().to(F64)
+    cT = duality_gap(WT)
+    rho_T = float(cT.lower.min())
+    per_start = {}
+    for start in (("w", "random") if h_start == "both" else (h_start,)):
+        S = softmax_code(K, d, restarts=restarts, seed=seed, device="cpu", dtype=F64, h_start=start)
+        WS = S.W.detach().cpu().to(F64)
+        cS = duality_gap(WS)
+        per_start[start] = (float(cS.lower.min()), WS, cS.max_gap)
+    rho_S, WS, _ = max(per_start.values(), key=lambda v: v[0])
+    rho_U, WU, eig_U = float("nan"), None, float("nan")
     if ufm:
-        WU = certified_ufm_path(K, d, 1, taus, seed=seed, warm_steps=1500)[-1].W
+        last = certified_ufm_path(K, d, 1, taus, seed=seed, warm_steps=1500)[-1]
+        WU, eig_U = last.W, last.hessian.min_eig
         rho_U = float(duality_gap(WU).lower.min())
     best_W, best = (WU, rho_U) if ufm and rho_U > rho_S else (WS, rho_S)
     if best > rho_T + tol:
@@ -484,12 +502,14 @@ def softmax_vs_tammes(d: int, K: int, *, restarts: int = 32, seed: int = 0, ufm:
     else:
         verdict = "agree"
     ang = lambda W: math.degrees(math.acos(min(1.0, float(_max_cos(W)))))   # noqa: E731
-    return {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": rho_S, "rho_ufm": rho_U,
-            "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": ang(WT),
-            "angle_softmax_best": ang(best_W), "angle_sloane": SLOANE_D3.get(K) if d == 3 else None,
-            "rattlers_softmax_best": len(rattlers(best_W)), "rattlers_tammes": len(rattlers(WT)),
-            "max_gap": max(cT.max_gap, cS.max_gap), "verdict": verdict,
-            "seconds": time.perf_counter() - t0}
+    out = {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": rho_S, "rho_ufm": rho_U,
+           "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": ang(WT),
+           "angle_softmax_best": ang(best_W), "angle_sloane": SLOANE_D3.get(K) if d == 3 else None,
+           "rattlers_softmax_best": len(rattlers(best_W)), "rattlers_tammes": len(rattlers(WT)),
+           "max_gap": max([cT.max_gap] + [v[2] for v in per_start.values()]), "verdict": verdict,
+           "seconds": time.perf_counter() - t0, "h_start": h_start, "ufm_min_eig": eig_U}
+    out.update({f"rho_softmax_{s}": v[0] for s, v in per_start.items()})
+    return out
 
 
 SEARCH_FIELDS = ("d", "K", "rho_tammes", "rho_softmax", "rho_ufm", "one_minus_cos_tammes", "angle_tammes",

@@ -13,7 +13,7 @@ A code is ``W (K, d)`` with unit rows. Every solver works in two phases:
    Tammes codes then get a round of monotonic basin hopping (perturb, re-polish, keep if better).
 
 Results are **best found**, not proved optima, unless ``(K, d)`` has a proved closed form (d = 2,
-K <= d+1, or d+2 <= K <= 2d for rho; MATH.md §3), and the result says which (``.status``) with the
+K <= d+1, or d+2 <= K <= 2d for rho; lesson 02), and the result says which (``.status``) with the
 gap to the upper bound (``.gap``) and first-order certificates (``.certificate``).
 
 Scale. The smooth phase never forms a K x K matrix: the soft-min is a blockwise online log-sum-exp,
@@ -354,7 +354,7 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     """A softmax code: K unit rows in R^d maximising rho(W) = min_k dist(w_k, conv{w_j : j != k}).
 
     Phase 1 maximises the soft-min over (k, j) of the margins <w_k - w_j, h_k> over unit W and unit
-    per-class directions H (its maximum is rho*, MATH.md §3) for all restarts at once, with the
+    per-class directions H (its maximum is rho*, by margin duality) for all restarts at once, with the
     temperature annealed to ``tau[1]`` from start values log-spaced over the restarts in
     ``[tau[0]/tau_spread, tau[0]]`` (different start temperatures fall into different basins; default
     spread 30 for K <= 64, 3 above). ``h_start="w"`` starts each h_k at w_k (the margins start at

@@ -1,6 +1,6 @@
 """Configurations of K unit vectors in R^d and their pairwise geometry.
 
-Conventions (MATH.md §0): a code ``W`` is a ``(K, d)`` tensor whose row ``w_k`` is class k.
+Convention (every lesson): a code ``W`` is a ``(K, d)`` tensor whose row ``w_k`` is class k.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 from ._tensor import as_matrix, check_int, resolve
 
 __all__ = [
-    "simplex_etf", "regular_polygon", "cross_polytope", "random_rotation", "random_sphere",
-    "normalize_rows", "gram", "max_cos", "min_angle", "is_simplex_etf", "simplex_bound",
+    "simplex_etf", "regular_polygon", "cross_polytope", "cube", "random_rotation", "random_sphere",
+    "normalize_rows", "perturb", "gram", "max_cos", "min_angle", "is_simplex_etf", "simplex_bound",
 ]
 
 
@@ -59,7 +59,8 @@ def simplex_etf(K: int, d: int | None = None, *, seed=None, device=None, dtype=N
 
     Rows of sqrt(K/(K-1)) (I_K - 11^T/K) written in an orthonormal basis of the sum-zero subspace,
     padded with zeros to ``d`` columns (canonical orientation) or rotated by a Haar-random rotation
-    when ``seed`` is given. Needs d >= K-1 (MATH.md §2); ``d`` defaults to K-1. Returns ``(K, d)``.
+    when ``seed`` is given. Needs d >= K-1 (the Gram matrix of an ETF has rank K-1); ``d`` defaults to
+    K-1. Returns ``(K, d)``.
     """
     K = check_int(K, "K", minimum=2)
     d = K - 1 if d is None else check_int(d, "d", minimum=1)
@@ -92,12 +93,33 @@ def cross_polytope(d: int, *, device=None, dtype=None) -> torch.Tensor:
     return torch.stack([I, -I], dim=1).reshape(2 * d, d).to(device=device, dtype=dtype)
 
 
+def cube(*, device=None, dtype=None) -> torch.Tensor:
+    """The 8 vertices (±1, ±1, ±1)/√3 of the cube as unit rows, ``(8, 3)``: max cos 1/3, ρ = 2/3 (lesson 02)."""
+    device, dtype = resolve(device, dtype)
+    X = torch.tensor([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], dtype=torch.float64)
+    return (X / math.sqrt(3)).to(device=device, dtype=dtype)
+
+
 def normalize_rows(W: torch.Tensor) -> torch.Tensor:
     """Rows divided by their Euclidean norms (works on any leading batch shape)."""
     n = W.norm(dim=-1, keepdim=True)
     if (n == 0).any():
         raise ValueError("W has a zero row, which cannot be normalised to the unit sphere.")
     return W / n
+
+
+def perturb(W, eps: float, *, seed=0) -> torch.Tensor:
+    """A nearby code: every row moved by ``eps`` along a random tangent direction, then renormalised.
+
+    ``W`` ``(K, d)`` with unit rows; returns ``(K, d)`` float64 with unit rows at distance ~``eps`` from
+    W. Used to test a claimed optimum or bound *near* its equality case instead of at random codes.
+    """
+    W = as_matrix(W, "W").to(torch.float64)
+    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}.")
+    V = torch.randn(W.shape, generator=_generator(seed), dtype=torch.float64, device=W.device)
+    V = V - (V * W).sum(dim=1, keepdim=True) * W
+    return normalize_rows(W + eps * normalize_rows(V))
 
 
 def gram(W) -> torch.Tensor:
@@ -128,9 +150,11 @@ def min_angle(W, *, chunk: int = 4096) -> float:
 
 
 def simplex_bound(K: int) -> float:
-    """The simplex (Welch) bound -1/(K-1): every K unit vectors have max_{j != k} <w_j, w_k> >= -1/(K-1).
+    """Rankin's simplex bound -1/(K-1): every K unit vectors have max_{j != k} <w_j, w_k> >= -1/(K-1).
 
     Proof: 0 <= ||Σ w_k||^2 = K + Σ_{j != k} <w_j, w_k> <= K + K(K-1) max. Equality iff simplex ETF.
+    (Not the Welch bound, which bounds max |<w_j, w_k>|^2.) For K >= d+2 vectors in R^d the largest
+    cosine is even >= 0 (Rankin's orthoplex bound).
     """
     K = check_int(K, "K", minimum=2)
     return -1.0 / (K - 1)

@@ -1,4 +1,4 @@
-"""One-vs-rest distances ρ_k(W) = dist(w_k, conv{w_j : j ≠ k}) with certificates (MATH.md §3).
+"""One-vs-rest distances ρ_k(W) = dist(w_k, conv{w_j : j ≠ k}) with certificates (lesson 02).
 
 For every class k the nearest hull point p_k = Σ_j λ_j w_j (λ in the simplex) solves a small QP.
 We solve it exactly and prove it, batched over all rows:
@@ -519,15 +519,25 @@ def rho(W, **kwargs) -> float:
 
 
 def rho_upper_bound(K: int, d: int) -> float:
-    """An upper bound on ρ(W) for every K unit vectors in R^d: K/(K−1) if K ≤ d+1, else 1 (Radon; MATH.md §3)."""
+    """An upper bound on ρ(W) for every K unit vectors in R^d: K/(K−1) if K ≤ d+1, else 1 (Radon; lesson 02)."""
     K = check_int(K, "K", minimum=2)
     d = check_int(d, "d", minimum=1)
     return K / (K - 1) if K <= d + 1 else 1.0
 
 
-def rho_lower_bound(W) -> float:
-    """1 − max_{j≠k} cos(w_j, w_k): a lower bound on ρ(W) for unit rows (take h = w_k in margin duality)."""
-    return 1.0 - max_cos(_validated(W))
+def rho_lower_bound(W, *, per_class: bool = False):
+    """1 − max_{j≠k} cos(w_j, w_k): a lower bound on ρ(W) for unit rows (take h = w_k in margin duality).
+
+    ``per_class=True`` returns the ``(K,)`` tensor of 1 − max_{j≠k} cos(w_j, w_k), a lower bound on each ρ_k(W);
+    for ρ_k > 0 it equals ρ_k exactly when the margin direction of class k is w_k itself (lesson 04).
+    """
+    W = _validated(W)
+    if not per_class:
+        return 1.0 - max_cos(W)
+    U = W / W.norm(dim=1, keepdim=True)
+    G = U @ U.T
+    G.fill_diagonal_(-math.inf)
+    return 1.0 - G.max(dim=1).values
 
 
 def known_rho_star(K: int, d: int):

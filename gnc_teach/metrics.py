@@ -1,18 +1,24 @@
 """Neural-collapse (NC1-NC4) and generalized-neural-collapse (GNC1-GNC3) metrics.
 
-Shapes (MATH.md §0): features ``H`` ``(N, d)``, integer labels ``y`` ``(N,)`` in 0..K-1, classifier
-``W`` ``(K, d)`` with row ``w_k`` = class k. Every metric is computed in float64 on the input's device
-and returned as a Python float (``nc2`` returns a small dataclass of floats).
+Shapes: features ``H`` ``(N, d)``, integer labels ``y`` ``(N,)`` in 0..K-1, classifier ``W`` ``(K, d)``
+with row ``w_k`` = class k. Every metric is computed in float64 on the input's device and returned as a
+Python float (``nc2`` returns a small dataclass of floats).
 
-NC (Papyan, Han & Donoho 2020; MATH.md §1), on raw features:
+NC (Papyan, Han & Donoho 2020), on raw features:
     nc1  = tr(Σ_W Σ_B^†) / K
     nc2  = equinorm / equiangularity / max-angle of the centred class means and of the rows of W
     nc3  = || W/||W||_F - M̄/||M̄||_F ||_F^2,  M̄ rows μ_k - μ_G
     nc4  = fraction of samples where argmax_k <w_k, h> (+ b_k) != nearest class mean
-GNC (Jiang et al. 2024, official-code conventions; MATH.md §3), on ℓ2-normalised features h/||h||:
+GNC (Jiang et al. 2024), on ℓ2-normalised features h/||h||; μ_k are their class means:
     gnc1 = nc1 of the normalised features
     gnc2 = ρ(Ŵ) = min_k dist(ŵ_k, conv{ŵ_j : j != k}) of the row-normalised classifier (larger is better)
-    gnc3 = (1/K) Σ_k (1 - cos(w_k, μ_k - μ_G))
+    gnc3 = (1/K) Σ_k (1 - cos(w_k, μ_k - μ_G))       CENTRED: the metric of the paper's experiments
+    gnc3_uncentred = (1/K) Σ_k (1 - cos(w_k, μ_k))   the bias-free theory: means along the classifier rows
+    gnc3_margin = (1/K) Σ_k (1 - cos(μ_k, h*_k))     the theory's GNC3: means along the margin directions
+                  h*_k = (w_k - p_k)/||w_k - p_k||, p_k the nearest point of conv{w_j : j != k}
+The centring by μ_G mirrors NC3 for networks with a bias. The spherical UFM has no bias and μ_G need not
+vanish: for the optimal code {±e1, ±e2, e3} with every feature equal to its row, gnc3 ≈ 0.0155 while
+gnc3_uncentred = gnc3_margin = 0.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ from ._tensor import as_labels, as_matrix, check_int
 
 __all__ = [
     "class_means", "within_class_spread", "nc1", "nc2", "NC2", "nc2_equinorm", "nc2_equiangle",
-    "nc2_maxangle", "nc3", "nc4", "gnc1", "gnc2", "gnc3", "code_distance",
+    "nc2_maxangle", "nc3", "nc4", "gnc1", "gnc2", "gnc3", "gnc3_uncentred", "gnc3_margin",
+    "code_distance",
 ]
 
 
@@ -233,7 +240,7 @@ def gnc1(H, y, *, K=None, rtol: float = 1e-10) -> float:
 def gnc2(W) -> float:
     """GNC2 = ρ(Ŵ) = min_k dist(ŵ_k, conv{ŵ_j : j != k}) of the row-normalised ``W`` ``(K, d)``.
 
-    Larger is better; ρ(Ŵ) <= K/(K-1) with equality iff simplex ETF (MATH.md §3). Exact via
+    Larger is better; ρ(Ŵ) <= K/(K-1) with equality iff simplex ETF (lesson 02). Exact via
     :func:`gnc_teach.margins.one_vs_rest_distance`.
     """
     from .margins import one_vs_rest_distance  # lazy: margins is optional at import time
@@ -242,14 +249,44 @@ def gnc2(W) -> float:
     return float(torch.as_tensor(one_vs_rest_distance(W)).min())
 
 
-def gnc3(W, H, y) -> float:
-    """GNC3 = (1/K) Σ_k (1 - cos(w_k, μ_k - μ_G)) with μ from the ℓ2-normalised features (0 = aligned)."""
+def _gnc3_parts(W, H, y):
     W = as_matrix(W, "W")
     Hn, y, K = _normalised_features(H, y, K=W.shape[0])
-    W = _classifier(W, K, Hn.shape[1], Hn)
-    Mc = _means(Hn, y, K) - Hn.mean(dim=0)
-    cos = (_unit_rows(W, "W") * _unit_rows(Mc, "the centred class means")).sum(dim=1)
-    return float((1 - cos).mean())
+    W = _unit_rows(_classifier(W, K, Hn.shape[1], Hn)[:K], "W")
+    return W, Hn, y, K, _means(Hn, y, K)
+
+
+def _one_minus_cos(A, B, name, per_class):
+    out = 1 - (A * _unit_rows(B, name)).sum(dim=1)
+    return out if per_class else float(out.mean())
+
+
+def gnc3(W, H, y) -> float:
+    """GNC3 as in the paper's experiments, CENTRED: (1/K) Σ_k (1 - cos(w_k, μ_k - μ_G)), μ from the
+    ℓ2-normalised features (0 = aligned). Compare :func:`gnc3_uncentred` and :func:`gnc3_margin`, the
+    quantities of the bias-free theory: with μ_G != 0 this one is positive even at an exact optimum."""
+    W, Hn, y, K, M = _gnc3_parts(W, H, y)
+    return _one_minus_cos(W, M - Hn.mean(dim=0), "the centred class means", False)
+
+
+def gnc3_uncentred(W, H, y, *, per_class: bool = False):
+    """(1/K) Σ_k (1 - cos(w_k, μ_k)) with UNcentred means μ_k of the ℓ2-normalised features: 0 iff every
+    class mean points along its classifier row. ``per_class=True`` returns the ``(K,)`` terms."""
+    W, Hn, y, K, M = _gnc3_parts(W, H, y)
+    return _one_minus_cos(W, M, "the class means", per_class)
+
+
+def gnc3_margin(W, H, y, *, per_class: bool = False):
+    """(1/K) Σ_k (1 - cos(μ_k, h*_k)): alignment of the uncentred class means with the margin directions
+    h*_k = (w_k - p_k)/||w_k - p_k|| of the row-normalised W (p_k the nearest point of the hull of the
+    other rows; exact via :func:`gnc_teach.margins.one_vs_rest_distance`). The GNC3 of the τ → 0 theory:
+    0 at a HardMax optimum except for rattler classes. ``per_class=True`` returns the ``(K,)`` terms."""
+    from .margins import one_vs_rest_distance  # lazy, as in gnc2
+
+    W, Hn, y, K, M = _gnc3_parts(W, H, y)
+    hstar = torch.as_tensor(one_vs_rest_distance(W, return_details=True).h, dtype=torch.float64,
+                            device=W.device)
+    return _one_minus_cos(_unit_rows(hstar, "a margin direction"), M, "the class means", per_class)
 
 
 # ----------------------------------------------------------------------------- comparing codes

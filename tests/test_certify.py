@@ -284,6 +284,16 @@ def test_softmax_vs_tammes_small_case_and_redo(tmp_path):
     assert C.load_search(path) == [row]
 
 
+def test_softmax_vs_tammes_both_starts_are_reported():
+    pytest.importorskip("gnc_teach.codes")
+    r = C.softmax_vs_tammes(3, 8, restarts=4, ufm=False, h_start="both")
+    assert r["h_start"] == "both" and r["verdict"] == "agree"
+    assert r["rho_softmax"] == max(r["rho_softmax_w"], r["rho_softmax_random"])
+    assert r["rho_softmax_random"] == pytest.approx(1 - 1 / (1 + 2 * math.sqrt(2)), abs=1e-9)
+    with pytest.raises(ValueError, match="h_start"):
+        C.softmax_vs_tammes(3, 8, h_start="W")
+
+
 def test_softmax_vs_tammes_rejects_bad_sizes():
     with pytest.raises(TypeError, match="K must be an integer"):
         C.softmax_vs_tammes(3, 5.5)

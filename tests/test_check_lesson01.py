@@ -96,15 +96,15 @@ def test_simplex_etf_equal_angles_but_wrong_value():
     failed(check.simplex_etf(square), r"K=4, d=3 rows 0 and 2 have inner product -1, .* -1/\(K-1\) = -0.3333")
 
 
-# ------------------------------------------------------------------ welch_gap
+# ------------------------------------------------------------------ simplex_gap
 def _gap(W):
     return geometry.max_cos(W) + 1 / (W.shape[0] - 1)
 
 
-def test_welch_gap_accepts_float_tensor_and_numpy_scalar():
-    assert check.welch_gap(_gap)
-    assert check.welch_gap(lambda W: torch.tensor(_gap(W)))
-    assert check.welch_gap(lambda W: np.float64(_gap(W)))
+def test_simplex_gap_accepts_float_tensor_and_numpy_scalar():
+    assert check.simplex_gap(_gap)
+    assert check.simplex_gap(lambda W: torch.tensor(_gap(W)))
+    assert check.simplex_gap(lambda W: np.float64(_gap(W)))
 
 
 def _with_diagonal(W):
@@ -126,8 +126,8 @@ def _inner(W):
     (lambda W: 0.0, r"your gap 0 is wrong"),
     (lambda W: torch.ones(3), "one number"),
 ])
-def test_welch_gap_wrong_answers(fn, pattern):
-    failed(check.welch_gap(fn), pattern)
+def test_simplex_gap_wrong_answers(fn, pattern):
+    failed(check.simplex_gap(fn), pattern)
 
 
 # ------------------------------------------------------------------ class_means and nc1

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from gnc_teach import check, hardmax as hm
+from gnc_teach import certify, check, geometry, hardmax as hm
 
 
 @pytest.fixture(autouse=True)
@@ -51,34 +51,40 @@ def test_hardmax_objective_check(fn, passed, words):
     assert words in res.message
 
 
+A = certify.square_antiprism(device="cpu", dtype=torch.float64)   # rho 0.73880, the best known (K, d) = (8, 3)
+NEAR = {e: geometry.perturb(A, e, seed=1) for e in (0.1, 0.05, 0.02, 0.005)}   # rho 0.662, 0.704, 0.726, 0.736
+
+
 @pytest.mark.parametrize("results, passed, words", [
-    ({1: 0.7309, 0.2: 0.7363, 0.05: 0.7386}, True, "rises"),
-    ([(0.05, 0.7386), (1, 0.7309), (0.2, 0.7363)], True, "rises"),
-    ({1: 0.7309, 0.2: 0.7363, 0.05: 0.70}, False, "drops"),
-    ({1: 0.69, 0.2: 0.70, 0.05: 0.71}, False, "below the best"),
-    ({1: 0.7309, 0.2: 0.7363}, False, "at least 3"),
-    ({1: 0.73, 0.2: 0.74, 0.05: 1.3}, False, "proved bound"),
-    ({1: 0.73, -0.2: 0.74, 0.05: 0.7386}, False, "positive"),
-    ({1: 0.73, 0.2: float("nan"), 0.05: 0.7386}, False, "positive"),
+    ({1: NEAR[0.05], 0.2: NEAR[0.02], 0.05: A}, True, "recomputed"),
+    ([(0.05, NEAR[0.005]), (1, NEAR[0.05]), (0.2, NEAR[0.02])], True, "rises"),
+    ({1: NEAR[0.02], 0.2: NEAR[0.005], 0.05: NEAR[0.1]}, False, "drops"),          # rho falls at small tau
+    ({1: NEAR[0.1], 0.2: NEAR[0.05], 0.05: NEAR[0.02]}, False, "below the best"),  # 0.726 < 0.7388 - 0.01
+    ({1: NEAR[0.05], 0.5: NEAR[0.02], 0.2: A}, False, "τ ≤ 0.1"),                  # never reaches small tau
+    ({1: NEAR[0.05], 0.2: A}, False, "at least 3"),
+    ({1: 0.7309, 0.2: 0.7363, 0.05: 0.7386}, False, "not a number"),               # rho values, not W
+    ({1: NEAR[0.05], 0.2: 2 * NEAR[0.02], 0.05: A}, False, "unit vectors"),
+    ({1: NEAR[0.05], 0.2: NEAR[0.02][:7], 0.05: A}, False, "same K and d"),
+    ({1: NEAR[0.05], -0.2: NEAR[0.02], 0.05: A}, False, "positive"),
+    ({1: NEAR[0.05], 0.2: A * float("nan"), 0.05: A}, False, "NaN"),
     ("abc", False, "expected a dict"),
-    ([(1, "a"), 2, 3], False, "could not read"),
+    ([(1, "a"), 2, 3], False, "tensor"),
+    ([(1, A), 2, 3], False, "could not read"),
 ])
 def test_tau_sweep_check(results, passed, words):
     res = check.tau_sweep(results)
-    assert res.passed is passed
+    assert res.passed is passed, res.message
     assert words in res.message
 
 
-def test_tau_sweep_check_accepts_a_sweep_object_and_other_sizes():
-    class Sweep:
-        taus = [1.0, 0.5, 0.1]
-        rho = [1.30, 1.32, 1.333]
-    assert check.tau_sweep(Sweep(), K=4, d=3).passed
-    assert not check.tau_sweep(Sweep(), K=8, d=3).passed  # above the K >= d+2 bound ρ <= 1
+def test_tau_sweep_check_recomputes_rho_and_accepts_a_sweep_object():
+    sweep = hm.tau_sweep(4, 3, 2, [1.0, 0.3, 0.1], steps=200)          # K <= d+1: the simplex, rho 4/3
+    assert check.tau_sweep(sweep).passed
+    assert not check.tau_sweep(sweep, K=5, d=3).passed                 # the shapes must match K, d
 
 
 def test_messages_never_print_the_reference_value():
-    res = check.tau_sweep({1: 0.69, 0.2: 0.70, 0.05: 0.71})
+    res = check.tau_sweep({1: NEAR[0.1], 0.2: NEAR[0.05], 0.05: NEAR[0.02]})
     assert "0.7388" not in res.message and "0.73880" not in res.message
 
 

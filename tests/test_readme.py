@@ -21,8 +21,11 @@ def test_ci_runs_the_readme_setup_and_test_commands():
         assert command in ci, f"the README's {heading} command {command!r} is not what .ci/run runs"
 
 
-def test_run_command_opens_the_lessons():
-    assert _command_after("Run") == "jupyter lab lessons/"
+def test_run_command_shows_lessons_exercises_and_solutions():
+    # from the repository root, so that the file browser shows all three folders
+    assert _command_after("Run") == "jupyter lab"
+    assert all(f"`{folder}/`" in README.split("## Run\n", 1)[1].split("\n## ", 1)[0]
+               for folder in ("lessons", "exercises", "solutions"))
 
 
 def test_lesson_links_exist_and_runtimes_are_filled_in():

@@ -6,7 +6,7 @@ retraction ``x -> x/||x||``. Temperatures and step sizes are annealed geometrica
 
 Smooth surrogates (all *maximised*):
 
-* softmax codes (MATH.md §3, HardMax): ``f_tau(W, H) = -tau log sum_{k != j} exp(-m_kj / tau)`` with the
+* softmax codes (HardMax, lesson 03): ``f_tau(W, H) = -tau log sum_{k != j} exp(-m_kj / tau)`` with the
   margins ``m_kj = <w_k - w_j, h_k>`` and unit per-class directions ``h_k``. Then
   ``min m - tau log(K(K-1)) <= f_tau <= min m`` and ``max_{W,H} min m = rho*(d, K)`` (margin duality), so
   annealing tau -> 0 targets the softmax code.

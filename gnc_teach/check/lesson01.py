@@ -13,7 +13,7 @@ import torch
 from .. import geometry, metrics
 from ._core import Fail, as_array, as_scalar, call_student, checker
 
-__all__ = ["simplex_etf", "welch_gap", "class_means", "nc1", "spread_points"]
+__all__ = ["simplex_etf", "simplex_gap", "class_means", "nc1", "spread_points"]
 
 TOL = 1e-6  # float64 answers are exact to ~1e-12; 1e-6 also accepts a careful float32 answer
 REL = 1e-4  # relative tolerance for NC1, whose float32 value loses digits to the pseudo-inverse
@@ -65,14 +65,15 @@ def simplex_etf(fn):
     return "unit rows, zero sum, Gram off-diagonals -1/(K-1) for 6 (K, d); ValueError for d < K-1."
 
 
-# ------------------------------------------------------------------------------ the Welch bound
+# ------------------------------------------------------------------------------ Rankin's simplex bound
 def _max_cos(W: torch.Tensor) -> float:
     return geometry.max_cos(W)
 
 
 @checker
-def welch_gap(fn):
-    """``fn(W)`` for a ``(K, d)`` tensor: max_{j != k} cos(w_j, w_k) - (-1/(K-1)) (>= 0, 0 iff ETF)."""
+def simplex_gap(fn):
+    """``fn(W)`` for a ``(K, d)`` tensor: max_{j != k} cos(w_j, w_k) - (-1/(K-1)) (>= 0 by Rankin's simplex
+    bound, 0 iff the normalised rows form a simplex ETF)."""
     cases = []
     for i, (K, d) in enumerate([(3, 2), (5, 3), (10, 4), (4, 6)]):
         X = torch.randn(K, d, generator=_rng(i), dtype=torch.float64)
@@ -96,7 +97,7 @@ def welch_gap(fn):
             raise Fail("sign slip: the bound is -1/(K-1), and the gap is max cos minus the bound.")
         if got < -TOL:
             raise Fail(f"your gap is negative ({got:.3g}) for a random ({K}, {X.shape[1]}) input, "
-                       "which the Welch bound forbids. Hint: max, not min, over the pairs.")
+                       "which the simplex bound forbids. Hint: max, not min, over the pairs.")
         raise Fail(f"your gap {got:.4g} is wrong for a random ({K}, {X.shape[1]}) input. Hint: the "
                    "largest cosine over distinct pairs, minus -1/(K-1).")
     for K, d in [(4, 3), (5, 7)]:
@@ -185,8 +186,9 @@ def nc1(fn):
 def spread_points(fn):
     """``fn(K, d)``: K unit vectors in R^d with small max cosine (found by optimisation).
 
-    Passes when the optimiser reaches the Welch bound -1/(K-1) (within 0.02) where a simplex ETF
-    exists, and stays within 0.1 of the best possible value 0 for K=5, d=3 (where no ETF exists).
+    Passes when the optimiser reaches the simplex bound -1/(K-1) (within 0.02) where a simplex ETF
+    exists, and stays within 0.1 of the best possible value 0 for K=5, d=3 (where no ETF exists: for
+    K >= d+2 the largest cosine is >= 0, Rankin's orthoplex bound, and ±e1, ±e2, e3 reach 0).
     """
     found = {}
     for K, d in [(3, 2), (4, 3), (5, 3)]:
@@ -204,5 +206,5 @@ def spread_points(fn):
     if c > 0.1:
         raise Fail(f"for K=5, d=3 your max cos is {c:.3f}; much better configurations exist. "
                    "Hint: more steps, or several random starts.")
-    return (f"reaches the Welch bound for K ≤ d+1; for K=5, d=3 max cos = {c:.3f} > -1/4 = bound: "
+    return (f"reaches the simplex bound for K ≤ d+1; for K=5, d=3 max cos = {c:.3f} ≥ 0 > -1/4: "
             "no ETF there.")

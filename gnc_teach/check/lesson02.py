@@ -109,7 +109,7 @@ def _margin_cases():
     rng = np.random.default_rng(11)
     W = rng.standard_normal((9, 3))
     W /= np.linalg.norm(W, axis=1, keepdims=True)
-    cube = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]) / np.sqrt(3)
+    cube = _cube()
     yield "the regular pentagon, k = 0", _polygon(5), 0
     yield "the cube, k = 3", cube, 3
     yield "a random code (d = 3, K = 9), k = 4", W, 4
@@ -137,7 +137,8 @@ def margin_direction(fn):
 
 
 def _cube() -> np.ndarray:
-    return np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], float) / np.sqrt(3)
+    from ..geometry import cube
+    return cube(device="cpu", dtype=torch.float64).numpy()
 
 
 @checker
@@ -198,8 +199,8 @@ def softmax_bound(fn):
                                "valid upper bound.")
                 if K <= 2 * d and b > r + 1e-9:
                     raise Fail(f"for K={K}, d={d} your bound is valid but not tight: {known} attains a "
-                               "smaller value. Hint: look at the averaging argument (K <= d+1) and at "
-                               "Radon's theorem (K >= d+2).")
+                               "smaller value. Hint: the averaging argument gives K/(K-1) for every K; "
+                               "Radon's theorem gives 1 for K >= d+2.")
             if K >= d + 2 and b > 1 + 1e-9:
                 raise Fail(f"for K={K}, d={d} your bound is looser than the one the lesson proves for "
                            "K >= d+2. Hint: Radon's theorem.")

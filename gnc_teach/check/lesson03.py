@@ -1,4 +1,4 @@
-"""Self-checks for lesson 03 (margin maximisation, τ·CE → HardMax).
+"""Self-checks for lesson 03 (margin maximisation: τ·CE, HardMax, and the τ → 0 limit).
 
 Each check tests properties (proved bounds, certificates, invariants) on a few inputs of its own and
 reports the first thing that is off, with a hint. None of them prints a reference value.
@@ -130,59 +130,78 @@ def hardmax_objective(fn):
 
 
 # ----------------------------------------------------------------------------- τ sweep
-def _pairs(results):
-    """Accept {τ: ρ}, a sequence of (τ, ρ) pairs, or an object with ``taus`` and ``rho`` lists."""
-    if hasattr(results, "taus") and hasattr(results, "rho"):
-        results = list(zip(results.taus, results.rho))
+SWEEP_TAU_MAX = 0.1  # the sweep must reach a small temperature: the claim is about τ → 0
+
+
+def _classifiers(results):
+    """Accept {τ: W}, a sequence of (τ, W) pairs, or a ``hardmax.tau_sweep`` result; return [(τ, W)]."""
+    if hasattr(results, "taus") and hasattr(results, "results"):
+        results = [(t, r.W) for t, r in zip(results.taus, results.results)]
     elif isinstance(results, dict):
         results = list(results.items())
-    elif isinstance(results, np.ndarray) and results.ndim == 2 and results.shape[1] == 2:
-        results = results.tolist()
     if not isinstance(results, (list, tuple)):
-        raise Fail(f"expected a dict {{tau: rho}} or a list of (tau, rho) pairs, got {type(results).__name__}.")
+        raise Fail(f"expected a dict {{tau: W}} of trained classifiers, got {type(results).__name__}.")
     pairs = []
     for item in results:
         try:
-            tau, rho = item
-            tau, rho = float(tau), float(rho)
+            tau, W = item
+            tau = float(tau)
         except (TypeError, ValueError):
-            raise Fail(f"could not read {item!r} as a (tau, rho) pair of numbers.") from None
-        pairs.append((tau, rho))
+            raise Fail(f"could not read {item!r} as a (tau, W) pair.") from None
+        if isinstance(W, numbers.Real):
+            raise Fail("hand in the trained classifier W (a (K, d) tensor) for every τ, not a number: the "
+                       "check computes ρ(W) itself. Hint: results[tau] = res.W.")
+        W = _to_tensor(W, f"W at tau = {tau:g}")
+        if W.ndim != 2 or W.shape[0] < 2:
+            raise Fail(f"W at τ = {tau:g} has shape {tuple(W.shape)}; it should be (K, d), one row per class.")
+        if not torch.isfinite(W).all():
+            raise Fail(f"W at τ = {tau:g} contains NaN or inf.")
+        pairs.append((tau, W))
     return pairs
 
 
 @checker
-def tau_sweep(results, *, K: int = 8, d: int = 3, tol: float = 3e-3):
-    """Check a τ sweep of the spherical UFM: {τ: ρ(W)} for K classes in R^d.
+def tau_sweep(results, *, K: int | None = None, d: int | None = None, tol: float = 3e-3):
+    """Check a τ sweep of the spherical UFM handed in as ``{τ: W}``, the trained ``(K, d)`` classifiers.
 
-    Properties: τ > 0; at least 3 temperatures; every ρ obeys the proved bound ρ ≤ K/(K−1) (≤ 1 for
-    K ≥ d+2); ρ does not decrease (up to ``tol``) as τ decreases; at the smallest τ, ρ is within 0.01
-    of the best known value when one is tabulated.
+    ρ(W) is recomputed here from every W (exact one-vs-rest distance), never taken from the student.
+    Requirements: at least 3 distinct positive temperatures, the smallest ≤ 0.1; every W of the same
+    shape (``K``, ``d`` if given) with unit rows (to 1e-6); ρ does not decrease by more than ``tol`` as τ
+    decreases; at the smallest τ, ρ is within 0.01 of the best known value when one is tabulated.
     """
-    pairs = sorted(_pairs(results), reverse=True)  # from the largest τ to the smallest
+    from ..hardmax import best_known_rho
+    from ..margins import rho as rho_of
+
+    pairs = sorted(_classifiers(results), key=lambda p: -p[0])  # from the largest τ to the smallest
     if len(pairs) < 3:
         raise Fail(f"only {len(pairs)} temperature(s); run at least 3, e.g. τ = 1, 0.2, 0.05.")
     if any(not (math.isfinite(t) and t > 0) for t, _ in pairs):
         raise Fail("every τ must be a finite positive number (logits are <w_j, h>/τ).")
     if len({t for t, _ in pairs}) < len(pairs):
         raise Fail("the same τ appears twice; use distinct temperatures.")
-    bound = K / (K - 1) if K <= d + 1 else 1.0
-    for t, r in pairs:
-        if not math.isfinite(r) or r <= 0:
-            raise Fail(f"ρ = {r} at τ = {t}: ρ(W) of distinct unit vectors is a finite positive number. Hint: "
-                       "normalise the rows of W and take the MIN over classes of the hull distance.")
-        if r > bound + 1e-9:
-            raise Fail(f"ρ = {r:.4f} at τ = {t} is above the proved bound {bound:.4f} for K={K}, d={d}. "
-                       "Hint: normalise the rows of W before computing ρ, and check K and d.")
-    for (t1, r1), (t2, r2) in zip(pairs, pairs[1:]):
+    if pairs[-1][0] > SWEEP_TAU_MAX:
+        raise Fail(f"the smallest τ is {pairs[-1][0]:g}; the claim is about τ → 0, so go down to "
+                   f"τ ≤ {SWEEP_TAU_MAX:g} (e.g. τ = 0.05).")
+    shape = tuple(pairs[0][1].shape)
+    want = (K if K is not None else shape[0], d if d is not None else shape[1])
+    rhos = []
+    for t, W in pairs:
+        if tuple(W.shape) != want:
+            raise Fail(f"W at τ = {t:g} has shape {tuple(W.shape)}, expected {want}: use the same K and d "
+                       "for every run.")
+        err = float((W.norm(dim=1) - 1).abs().max())
+        if err > 1e-6:
+            raise Fail(f"the rows of W at τ = {t:g} are not unit vectors (max | ||w_k|| - 1 | = {err:.1e}). "
+                       "Hint: the spherical UFM keeps every w_k on the sphere; hand in res.W.")
+        rhos.append(rho_of(W))
+    K_, d_ = want
+    for (t1, _), (t2, _), r1, r2 in zip(pairs, pairs[1:], rhos, rhos[1:]):
         if r2 < r1 - tol:
-            raise Fail(f"ρ drops from {r1:.4f} (τ = {t1:g}) to {r2:.4f} (τ = {t2:g}) as τ decreases. Hint: "
+            raise Fail(f"ρ(W) drops from {r1:.4f} (τ = {t1:g}) to {r2:.4f} (τ = {t2:g}) as τ decreases. Hint: "
                        "train longer or with more restarts at small τ, and use the same K, d, n for every run.")
-    from ..hardmax import best_known_rho
-    best = best_known_rho(int(K), int(d))
-    if best is not None:
-        t_min, r_min = pairs[-1]
-        if r_min < best - 0.01:
-            raise Fail(f"at the smallest τ = {t_min:g}, ρ = {r_min:.4f} is more than 0.01 below the best "
-                       "known value for this (d, K). Hint: go down to τ ≈ 0.05 and train long enough.")
-    return f"ρ rises (within {tol:g}) as τ falls over {len(pairs)} temperatures and respects the proved bound."
+    best = best_known_rho(int(K_), int(d_))
+    if best is not None and rhos[-1] < best - 0.01:
+        raise Fail(f"at the smallest τ = {pairs[-1][0]:g}, ρ(W) = {rhos[-1]:.4f} is more than 0.01 below the "
+                   "best known value for this (K, d). Hint: go down to τ ≈ 0.05 and train long enough.")
+    return (f"ρ(W), recomputed from your W, rises (within {tol:g}) as τ falls over {len(pairs)} "
+            f"temperatures down to τ = {pairs[-1][0]:g}.")

@@ -3,9 +3,11 @@
 Two front ends, one training loop (:func:`_fit`):
 
 * :func:`train_ufm` — CE + weight decay (Zhu et al. 2021). Balanced classes, no bias. For d >= K-1 its
-  global minimisers are simplex ETFs, so NC1..NC4 -> 0 (MATH.md §1-2).
+  global minimisers are simplex ETFs, so NC1..NC4 -> 0 (lesson 01; only for
+  small enough weight decay λ_W·λ_H, above a threshold the minimiser is W = 0, H = 0).
 * :func:`train_spherical_ufm` — unit w_k and unit h_{k,i}, mean CE with logits <w_j, h>/τ, no weight
-  decay (the sphere replaces it). As τ -> 0 the classifier tends to a softmax code (GNC, MATH.md §3).
+  decay (the sphere replaces it). As τ -> 0 the classifier tends to a softmax code (GNC; proved in lesson 03
+  for global minimisers).
 
 Optimiser: full-batch Adam with a cosine learning-rate decay. On the sphere the gradient is projected
 onto the tangent space and every step is followed by a retraction (renormalise the rows), i.e. Riemannian

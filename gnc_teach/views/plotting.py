@@ -1,7 +1,7 @@
 """Static matplotlib views of codes, Gram matrices and training histories.
 
 Every function takes ``ax=None`` (a new figure is made when omitted), labels every axis and returns
-the axes. Codes are ``(K, d)`` arrays/tensors with row k = class k (MATH.md §0).
+the axes. Codes are ``(K, d)`` arrays/tensors with row k = class k.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Margin explorer (d = 2): the one-vs-rest margins of a unit feature h of class k, and rho_k.
 
-Margin duality (MATH.md §3): min_{j≠k} <w_k − w_j, h> <= rho_k(W) for every unit h, with equality at
+Margin duality (lesson 02): min_{j≠k} <w_k − w_j, h> <= rho_k(W) for every unit h, with equality at
 h*_k = (w_k − p_k)/‖w_k − p_k‖, p_k the nearest point of conv{w_j : j≠k}. :func:`margin_view` is the
 pure computation; :func:`margin_explorer` a thin ipywidgets view (K, code, class k, angle of h).
 """
