@@ -153,21 +153,22 @@ def _run(cfg, data, ctx, dtype, out, progress, resume):
         net.train()
         g = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
         perm = torch.randperm(N, generator=g).to(device)
-        total = torch.zeros((), dtype=dtype, device=device)
+        losses = []                       # kept on the device: no host synchronisation per step
         for i in range(0, N, B):
             idx = perm[i:i + B]
-            n = idx.shape[0]
-            mine = idx[r::P]
+            mine = idx if P == 1 else idx[r::P]
             x = Xtr[mine] if to_input is None else to_input(Xtr[mine])
             if cfg.augment:
                 x = augment_images(x, generator=g)
-            # (P/n)·sum over this process's share: DDP's mean over processes is the batch-mean CE
-            loss = F.cross_entropy(net(x), ytr[mine], reduction="sum") * (P / n)
+            if P == 1:
+                loss = F.cross_entropy(net(x), ytr[mine])
+            else:  # (P/n)·sum over this process's share: DDP's mean over processes is the batch-mean CE
+                loss = F.cross_entropy(net(x), ytr[mine], reduction="sum") * (P / idx.shape[0])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.detach()
-        _append(history, epoch=epoch + 1, lr=lr, batch_loss=float(total) / math.ceil(N / B))
+            losses.append(loss.detach())
+        _append(history, epoch=epoch + 1, lr=lr, batch_loss=float(torch.stack(losses).mean()))
         if ctx.main and cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
             _evaluate_into(history, model, data, Xtr, ytr, Xte, yte, ev, to_input, dtype, rho_ref)
         history["seconds"][-1] = time.perf_counter() - t0
