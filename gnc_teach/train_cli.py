@@ -25,7 +25,14 @@ __all__ = ["add_arguments", "run"]
 # (tests/test_training_cli.py checks it), so that --help needs no torch import.
 DATA = ("digits", "digit-pairs", "cifar10", "cifar100")
 ARCHS = ("mlp", "cnn", "resnet18")
-CONFIG_NAMES = ("digits-nc", "digits-gnc", "pairs-gnc", "cifar100-resnet18", "cifar10-resnet18")
+CONFIG_HELP = {
+    "digits-nc": "NC on digits: K = 10, d = 16 >= K-1, normalised classifier, tau = 0.2, 100 epochs",
+    "digits-gnc": "GNC on digits: K = 10, bottleneck d = 3, normalised classifier, tau = 0.1, 100 epochs",
+    "pairs-gnc": "CPU twin of CIFAR-100: two-digit numbers, K = 100, d = 10, tau = 1/7, 40 epochs",
+    "cifar100-resnet18": "the paper's setting (GPU): CIFAR-100, ResNet-18, d = 10, tau = 1/7, 200 epochs",
+    "cifar10-resnet18": "NC on CIFAR-10 (GPU): ResNet-18, d = 10, plain classifier, 200 epochs",
+}
+CONFIG_NAMES = tuple(CONFIG_HELP)
 
 
 def _number(name, kind, *, minimum=None, strict=False):
@@ -61,8 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Register the options of ``gnc-teach train``; returns ``p``. Every option defaults to None, meaning
     "as in --config"."""
     g = p.add_argument_group("what to train")
-    g.add_argument("--config", choices=CONFIG_NAMES, default=None,
-                   help="a named configuration to start from (the options below override it)")
+    g.add_argument("--config", choices=CONFIG_NAMES, default=None, metavar="NAME",
+                   help="a named configuration to start from (the options below override it): "
+                        + "; ".join(f"{k}: {v}" for k, v in CONFIG_HELP.items()))
     g.add_argument("--data", choices=DATA, default=None, help="dataset (default digits)")
     g.add_argument("--data-dir", default=None, metavar="DIR",
                    help="CIFAR only: folder with the python-format batches (never downloaded)")

@@ -12,7 +12,7 @@ from .._tensor import check_int, check_positive
 from ..datasets import DATASETS
 from ..models.networks import ARCHITECTURES
 
-__all__ = ["TrainConfig", "CONFIGS", "make_config", "describe_configs"]
+__all__ = ["TrainConfig", "CONFIGS", "make_config"]
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "constant")
@@ -82,20 +82,6 @@ CONFIGS = {
                                     batch_size=500, optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True,
                                     weight_decay=5e-4, schedule="cosine", augment=True),
 }
-_NOTES = {
-    "digits-nc": "NC on digits: K = 10, d = 16 >= K-1, normalised classifier, tau = 0.2, 100 epochs",
-    "digits-gnc": "GNC on digits: K = 10, bottleneck d = 3, normalised classifier, tau = 0.1, 100 epochs",
-    "pairs-gnc": "CPU twin of CIFAR-100: two-digit numbers, K = 100, d = 10, tau = 1/7, 40 epochs",
-    "cifar100-resnet18": "the paper's setting (GPU): CIFAR-100, ResNet-18, d = 10, tau = 1/7, 200 epochs",
-    "cifar10-resnet18": "NC on CIFAR-10 (GPU): ResNet-18, d = 10, plain classifier, 200 epochs",
-}
-
-
-def describe_configs() -> str:
-    """One line per named configuration (for ``gnc-teach train --help``)."""
-    return "\n".join(f"  {name:<18} {_NOTES[name]}" for name in CONFIGS)
-
-
 def _option(name):
     return f"{name} (--{name.replace('_', '-')})"
 

@@ -105,85 +105,107 @@ def train(config=None, /, *, device=None, dtype=None, out=None, progress: bool =
         if cfg.batch_size < ctx.world:
             raise ValueError(f"batch_size={cfg.batch_size} is smaller than the {ctx.world} processes; each "
                              "process needs at least one sample per batch.")
-        small = ctx.device.type == "cpu" and cfg.arch == "mlp"
-        with one_cpu_thread(small and ctx.world == 1 and torch.get_num_threads() <= 2):
-            return _run(cfg, data, ctx, dtype, out, progress, resume)
+        return _run(cfg, data, ctx, dtype, out, progress, resume)
     finally:
         distributed.teardown(ctx)
 
 
 def _run(cfg, data, ctx, dtype, out, progress, resume):
-    device = ctx.device
-    model = build_model(cfg, data, device=device, dtype=dtype)
+    model = build_model(cfg, data, device=ctx.device, dtype=dtype)
     opt = _optimizer(cfg, model)
-    history = {k: [] for k in HISTORY_KEYS}
-    start = 0
     ckpt_path = None if out is None else os.path.join(out, CHECKPOINT)
-    if resume and os.path.isfile(ckpt_path):
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
-        changed = sorted(k for k, v in cfg.to_dict().items()
-                         if k not in _MAY_CHANGE_ON_RESUME and state["config"].get(k) != v)
-        if changed:
-            raise ValueError(f"resume: the checkpoint in out={out!r} was trained with other {changed}; "
-                             "resume with the same configuration (only epochs and the record options may change).")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        history, start = state["history"], state["epoch"]
+    history, start = _resume(cfg, model, opt, ckpt_path) if resume else ({k: [] for k in HISTORY_KEYS}, 0)
     net = distributed.wrap(model, ctx)
-
-    # The whole data set lives on the device; float images are turned into inputs once, uint8 (CIFAR) per batch.
-    Xtr, ytr = data.X_train.to(device), data.y_train.to(device)
-    Xte, yte = data.X_test.to(device), data.y_test.to(device)
-    if Xtr.is_floating_point():
-        Xtr, Xte = data.inputs(Xtr, dtype), data.inputs(Xte, dtype)
-        to_input = None
-    else:
-        def to_input(X):
-            return data.inputs(X, dtype)
-    ev = _eval_subset(cfg, ytr)
+    tensors = _on_device(data, ctx.device, dtype)
+    ev = _eval_subset(cfg, tensors[1])
     rho_ref, rho_src = reference_rho(data.K, cfg.d) if ctx.main and cfg.eval_every else (float("nan"), "")
-
-    N, B, P, r = Xtr.shape[0], cfg.batch_size, ctx.world, ctx.rank
     bar = _bar(progress and ctx.main, cfg.epochs, start)
     t0 = time.perf_counter() - (history["seconds"][-1] if history["seconds"] else 0.0)
-    for epoch in range(start, cfg.epochs):
-        lr = _lr(cfg, epoch)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        net.train()
-        g = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
-        perm = torch.randperm(N, generator=g).to(device)
-        losses = []                       # kept on the device: no host synchronisation per step
-        for i in range(0, N, B):
-            idx = perm[i:i + B]
-            mine = idx if P == 1 else idx[r::P]
-            x = Xtr[mine] if to_input is None else to_input(Xtr[mine])
-            if cfg.augment:
-                x = augment_images(x, generator=g)
-            if P == 1:
-                loss = F.cross_entropy(net(x), ytr[mine])
-            else:  # (P/n)·sum over this process's share: DDP's mean over processes is the batch-mean CE
-                loss = F.cross_entropy(net(x), ytr[mine], reduction="sum") * (P / idx.shape[0])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.detach())
-        _append(history, epoch=epoch + 1, lr=lr, batch_loss=float(torch.stack(losses).mean()))
-        if ctx.main and cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-            _evaluate_into(history, model, data, Xtr, ytr, Xte, yte, ev, to_input, dtype, rho_ref)
-        history["seconds"][-1] = time.perf_counter() - t0
-        if ctx.main and out is not None:
-            last = epoch + 1 == cfg.epochs
-            if cfg.eval_every or last:
-                write_metrics(_result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out), out)
-            if last or (cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0):
-                _save_checkpoint(ckpt_path, model, opt, epoch + 1, cfg, history)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(_postfix(history), refresh=False)
+    # Small models on a CPU: one thread (on a busy 2-core machine two threads made the digits MLP 30x slower).
+    small = ctx.device.type == "cpu" and sum(p.numel() for p in model.parameters()) < SMALL_MODEL
+    with one_cpu_thread(small):
+        for epoch in range(start, cfg.epochs):
+            lr = _lr(cfg, epoch)
+            loss = _epoch(cfg, net, opt, tensors, epoch, lr, ctx)
+            _append(history, epoch=epoch + 1, lr=lr, batch_loss=loss)
+            if ctx.main and cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
+                _evaluate_into(history, model, data, tensors, ev, dtype, rho_ref)
+            history["seconds"][-1] = time.perf_counter() - t0
+            if ctx.main and out is not None:
+                _save(cfg, history, model, opt, epoch, out, ckpt_path,
+                      lambda: _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(_postfix(history), refresh=False)
     if bar is not None:
         bar.close()
     return _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out)
+
+
+SMALL_MODEL = 2_000_000   # parameters
+
+
+def _resume(cfg, model, opt, ckpt_path):
+    """Load ``ckpt_path`` into model and optimiser when it exists; ``(history, first epoch)``."""
+    if not os.path.isfile(ckpt_path):
+        return {k: [] for k in HISTORY_KEYS}, 0
+    state = torch.load(ckpt_path, map_location=next(model.parameters()).device, weights_only=False)
+    changed = sorted(k for k, v in cfg.to_dict().items()
+                     if k not in _MAY_CHANGE_ON_RESUME and state["config"].get(k) != v)
+    if changed:
+        raise ValueError(f"resume: the checkpoint {ckpt_path!r} was trained with other {changed}; resume with "
+                         "the same configuration (only epochs and the record options may change).")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    return state["history"], state["epoch"]
+
+
+def _on_device(data, device, dtype):
+    """``(X_train, y_train, X_test, y_test, to_input)`` on the device. Float images become inputs once
+    (``to_input`` None); uint8 images (CIFAR) stay compact and become inputs batch by batch."""
+    Xtr, ytr = data.X_train.to(device), data.y_train.to(device)
+    Xte, yte = data.X_test.to(device), data.y_test.to(device)
+    if Xtr.is_floating_point():
+        return data.inputs(Xtr, dtype), ytr, data.inputs(Xte, dtype), yte, None
+    return Xtr, ytr, Xte, yte, lambda X: data.inputs(X, dtype)
+
+
+def _epoch(cfg, net, opt, tensors, epoch, lr, ctx) -> float:
+    """One pass over the training data in shuffled batches; returns the mean training loss of its batches."""
+    Xtr, ytr, _, _, to_input = tensors
+    N, B, P, r = Xtr.shape[0], cfg.batch_size, ctx.world, ctx.rank
+    for group in opt.param_groups:
+        group["lr"] = lr
+    net.train()
+    g = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
+    perm = torch.randperm(N, generator=g).to(Xtr.device)
+    if cfg.augment:  # each process draws its own augmentations (same epoch seed, its own stream)
+        aug = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch) + 7919 * (r + 1))
+    losses = []                           # kept on the device: no host synchronisation per step
+    for i in range(0, N, B):
+        idx = perm[i:i + B]
+        mine = idx if P == 1 else idx[r::P]
+        x = Xtr[mine] if to_input is None else to_input(Xtr[mine])
+        if cfg.augment:
+            x = augment_images(x, generator=aug)
+        if P == 1:
+            loss = F.cross_entropy(net(x), ytr[mine])
+        else:  # (P/n)·sum over this process's share: DDP's mean over processes is the batch-mean CE
+            loss = F.cross_entropy(net(x), ytr[mine], reduction="sum") * (P / idx.shape[0])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return float(torch.stack(losses).mean())
+
+
+def _save(cfg, history, model, opt, epoch, out, ckpt_path, result):
+    """Rewrite the metrics files (at evaluations and at the end) and the checkpoint (when due)."""
+    last = epoch + 1 == cfg.epochs
+    if cfg.eval_every or last:
+        write_metrics(result(), out)
+    if last or (cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0):
+        _save_checkpoint(ckpt_path, model, opt, epoch + 1, cfg, history)
 
 
 def _eval_subset(cfg, y):
@@ -199,7 +221,8 @@ def _append(history, **values):
         history[k].append(values.get(k, float("nan")))
 
 
-def _evaluate_into(history, model, data, Xtr, ytr, Xte, yte, ev, to_input, dtype, rho_ref):
+def _evaluate_into(history, model, data, tensors, ev, dtype, rho_ref):
+    Xtr, ytr, Xte, yte, to_input = tensors
     ident = _Identity() if to_input is None else data
     Xe, ye = (Xtr, ytr) if ev is None else (Xtr[ev], ytr[ev])
     tr_loss, tr_acc, H = evaluate(model, ident, Xe, ye, dtype=dtype)
@@ -227,7 +250,8 @@ def _postfix(history):
 
 def _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out):
     return TrainResult(config=cfg.to_dict(), history=history, W=model.W.detach().double().cpu().clone(),
-                       rho_ref=rho_ref, rho_ref_source=rho_src, seconds=history["seconds"][-1] if history["seconds"] else 0.0,
+                       rho_ref=rho_ref, rho_ref_source=rho_src,
+                       seconds=history["seconds"][-1] if history["seconds"] else 0.0,
                        world_size=ctx.world, device=str(ctx.device), dtype=str(dtype).replace("torch.", ""),
                        out=out, model=model)
 
