@@ -170,6 +170,9 @@ def targets_md(data: dict) -> list[str]:
         for z in data["one_vs_rest"]["sizes"]:
             L.append(f"- one_vs_rest_distance K={z['K']}, d={z['d']}: NNLS loop / ours = {z['ratio']:.3g} "
                      f"({'met' if z['ratio'] >= 20 else 'NOT met'}; target >= 20), max |diff| {z['max_abs_diff']:.1e}.")
+    if "training" in data:
+        from bench_training import training_targets
+        L += training_targets(data["training"])
     L.append("")
     return L
 
@@ -186,6 +189,9 @@ def write_markdown() -> Path:
         L += codes_md(data["codes"])
     if "one_vs_rest" in data:
         L += ovr_md(data["one_vs_rest"])
+    if "training" in data:
+        from bench_training import training_md   # imports torch and gnc_teach.training
+        L += training_md(data["training"])
     RESULTS_MD.write_text("\n".join(L) + "\n")
     return RESULTS_MD
 

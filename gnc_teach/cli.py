@@ -2,6 +2,7 @@
 
     gnc-teach exercises [--check] [--root DIR]   regenerate exercises/ from solutions/
     gnc-teach code softmax --K 8 --d 3 [--json]   compute a softmax / tammes / thomson code
+    gnc-teach train --data digits --d 3 --tau 0.1 --out run/   train a network, record NC/GNC metrics
 
 Each subcommand registers its options with ``add_arguments(parser)`` and runs with ``run(args)``
 (returning the exit code), so the module that owns the work also owns its command line.
@@ -26,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description=codes_cli.__doc__.splitlines()[0],
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=codes_cli.__doc__)
     codes_cli.add_arguments(p).set_defaults(run=codes_cli.run)
+
+    from . import train_cli  # light: imports torch only when the command runs
+    p = sub.add_parser("train", help="train a network on real data and record NC/GNC metrics every epoch",
+                       description=train_cli.__doc__.splitlines()[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=train_cli.__doc__)
+    train_cli.add_arguments(p).set_defaults(run=train_cli.run)
 
     return parser
 

@@ -1,2 +1,4 @@
 """Model families, one module each: ``ufm`` holds the unconstrained-features models (weight decay and
-spherical). Models use the solvers and metrics below them, never the views above them."""
+spherical), ``networks`` the networks trained on real data (MLP, small CNN, CIFAR ResNet-18, each a feature
+map to R^d and a plain or cosine/τ classifier). Models use the solvers and metrics below them, never the
+views above them."""
