@@ -45,7 +45,7 @@ import numpy as np
 from ._tensor import check_int, check_positive
 
 __all__ = ["DeepLinearOptimum", "deep_linear_optimum", "collapse_threshold", "class_fit",
-           "class_objective", "stationary_fits", "local_minima", "check_class_sizes"]
+           "class_objective", "stationary_fits", "predicted_lengths", "local_minima", "check_class_sizes"]
 
 
 # ----------------------------------------------------------------------------- validation
@@ -152,6 +152,18 @@ def class_fit(n_k, N, lam_W, lam_H, M: int = 1) -> np.ndarray:
     if not np.all(np.isfinite(n_k)) or np.any(n_k <= 0):
         raise ValueError("n_k must hold positive class sizes.")
     return _mode_fit(n_k, N, lam_W, lam_H, M)
+
+
+def predicted_lengths(n_k, N, lam_W, lam_H, M: int = 1):
+    """``(||w_k||², ||h̄_k||², <w_k, h̄_k>)`` at the global minimum of the bias-free model for class size(s)
+    ``n_k`` (arrays; the other classes only enter through N): (t/λ_W)^M, t/(λ_H n_k) and the fit z,
+    with t = c (n_k z²)^{1/(M+1)}. For M = 1: (sqrt(n_k λ_H/λ_W) - N λ_H)_+, (sqrt(λ_W/(n_k λ_H)) - N λ_W/n_k)_+,
+    (1 - N sqrt(λ_W λ_H/n_k))_+."""
+    z = class_fit(n_k, N, lam_W, lam_H, M)
+    n_k = np.asarray(n_k, dtype=np.float64)
+    lam_W, lam_H, M = _check_model(lam_W, lam_H, M)
+    t = _c(lam_W, lam_H, M) * (n_k * z * z) ** (1 / (M + 1))
+    return (t / lam_W) ** M, t / (lam_H * n_k), z
 
 
 def class_objective(z, n_k, N, lam_W, lam_H, M: int = 1) -> np.ndarray:

@@ -151,3 +151,13 @@ def test_objective_validates_shapes():
         dl.deep_linear_objective(torch.zeros(2, 3), H, y, lam_W=0.1, lam_H=0.1)
     # zero model: the MSE is 1/2 (every sample misses its one-hot target by 1)
     assert dl.deep_linear_objective([torch.zeros(2, 3)], H, y, lam_W=0.1, lam_H=0.1) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("M", [1, 2])
+def test_imbalanced_with_bias_matches_the_svd_closed_form(M):
+    """With a bias the target is (I - π1ᵀ) D^{1/2}, not diagonal: the closed form goes through its SVD."""
+    r = dl.train_deep_linear_ufm(N_PAPER, M=M, lam_W=0.01, lam_H=0.01, bias=True, device="cpu")
+    _assert_matches_closed_form(r, M)
+    pi = torch.tensor(N_PAPER, dtype=torch.float64) / 400
+    assert torch.allclose(r.b, pi, atol=1e-8)  # the optimal bias is the class proportions
+    assert r.H.mean(0).norm() < 1e-8  # and the features are centred
