@@ -1,8 +1,8 @@
 """The deep linear UFM trainer (gnc_teach.models.deep_linear) against the closed forms.
 
 The issue's numbers: K = 4, n = (200, 100, 50, 50), float64, trained lengths within 1e-6 relative of
-the closed form for M = 1 and 1e-4 for M = 2, 3, for several λ including minority collapse. One fast
-representative per depth runs by default; the whole grid is marked slow.
+the closed form for M = 1 and 1e-4 for M = 2, 3, for several λ including minority collapse (the whole
+grid runs by default: it takes a few seconds).
 """
 import numpy as np
 import pytest
@@ -22,20 +22,16 @@ def _assert_matches_closed_form(r, M):
     assert -1e-12 <= e["objective_gap"] <= 1e-10, e  # never below the global minimum
 
 
-@pytest.mark.parametrize("M, lam, restarts", [(1, 0.005, 1), (1, 0.02, 1), (2, 0.015, 16)])
-def test_closed_form_fast_representatives(M, lam, restarts):
-    r = dl.train_deep_linear_ufm(N_PAPER, M=M, lam_W=lam, lam_H=lam, restarts=restarts, device="cpu")
+@pytest.mark.parametrize("M", [1, 2, 3])
+@pytest.mark.parametrize("lam", [0.005, 0.01, 0.015, 0.02])
+def test_closed_form_paper_setting(M, lam):
+    """The issue's grid (about 0.1-1 s per case): at λ = 0.015 the minority collapses for M = 2, 3 only,
+    at λ = 0.02 for every depth."""
+    r = dl.train_deep_linear_ufm(N_PAPER, M=M, lam_W=lam, lam_H=lam, restarts=1 if M == 1 else 16, device="cpu")
     _assert_matches_closed_form(r, M)
     expected = imbalance.deep_linear_optimum(N_PAPER, lam, lam, M).collapsed
     assert r.minima[0].collapsed == tuple(np.flatnonzero(expected))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("M", [1, 2, 3])
-@pytest.mark.parametrize("lam", [0.005, 0.01, 0.015, 0.02])
-def test_closed_form_grid(M, lam):
-    r = dl.train_deep_linear_ufm(N_PAPER, M=M, lam_W=lam, lam_H=lam, device="cpu")
-    _assert_matches_closed_form(r, M)
+    assert expected.any() == (lam == 0.02 or (lam == 0.015 and M > 1))
 
 
 def test_unequal_penalties_wider_layers_and_more_classes():

@@ -8,10 +8,12 @@ bias b ``(K,)``, and
     CE:  F = 1/N   Σ_i CE(W h_i + b, y_i)        + the same penalties.
 
 For MSE the global minimum is known in closed form (:mod:`gnc_teach.imbalance`); for M >= 2 the
-landscape also has spurious local minima (fewer fitted classes), so one run proves nothing: the trainer
+landscape also has spurious local minima (more or fewer fitted classes than the optimum), so one run proves nothing: the trainer
 runs ``restarts`` initialisations as one batch and reports every distinct minimum it reached, by
-objective value. Optimiser: batched L-BFGS to a gradient norm of ``gtol`` (first-order methods stall
-far above the 1e-6 agreement with the closed forms that lesson 07 checks).
+objective value. Optimiser: batched L-BFGS to a gradient norm of ``gtol``. Measured on the paper's
+setting (M = 1, λ = 0.01): L-BFGS reaches the closed form to ~1e-9 in ~30 iterations (0.06 s); full-batch
+Adam with a cosine learning-rate decay needed 20,000 steps (20 s), and stopped early it is not monotone
+(4e-8 after 1,000 steps, 2e-5 after 5,000).
 """
 from __future__ import annotations
 
@@ -127,7 +129,8 @@ class DeepLinearResult:
     ``objective`` F of this restart; ``grad_norm`` its final gradient norm (the stationarity
     certificate); ``restart_objectives``, ``restart_grad_norms``, ``restart_ranks`` for all restarts;
     ``minima`` the distinct minima reached (by objective value, best first); ``best`` the index of this
-    restart; ``init_scales`` the layer scale each restart started from. ``restart(r)`` returns restart r.
+    restart; ``init_scales`` each restart's starting scale ρ (see ``init_scale``). ``restart(r)`` returns
+    restart r.
     """
     layers: list
     H: torch.Tensor
@@ -306,12 +309,18 @@ def train_deep_linear_ufm(n, d=None, *, M: int = 1, lam_W: float = 5e-3, lam_H: 
     """Train the deep linear UFM (module docstring) for class sizes ``n`` with ``restarts`` runs in one batch.
 
     ``d``: the widths d_1..d_M (an int for all, default K); each must be >= K (>= K-1 with ``bias``)
-    unless ``allow_narrow``. ``init_scale`` ``(lo, hi)``: restart r starts its layers as scaled
-    (semi-)orthogonal matrices, the scales log-spaced from lo to hi times :func:`reference_scale`
-    (spurious minima for M >= 2 are reached from too small or too large a start, so the restarts span
-    both), features Gaussian with std ``feature_scale``, bias 0. Every restart runs batched L-BFGS
-    until its gradient norm is <= ``gtol`` (or flat to rounding, or ``max_iter``). Returns the restart
-    with the lowest objective; ``.minima`` lists every distinct minimum reached and ``.report()`` says it.
+    unless ``allow_narrow``. ``init_scale`` ``(lo, hi)`` (or one number): restart r starts at scale ρ_r,
+    log-spaced from lo to hi, in units of :func:`reference_scale`: layers ρ_r·u times random
+    (semi-)orthogonal matrices, features = random orthogonal class means plus isotropic noise, both of
+    length about ρ_r·v/sqrt(n_k), bias 0. For M >= 2 small starts end with too many collapsed classes and
+    large ones with too few, so the restarts span both. Every restart runs batched L-BFGS until its
+    gradient norm is <= ``gtol`` (default 1.5e-10 in float64), it is flat to rounding, or ``max_iter``.
+    Returns the restart with the lowest objective; ``.minima`` lists every distinct minimum reached
+    (objectives equal to ``minima_rtol``) and ``.report()`` prints them.
+
+    With the defaults, K = 4, n = (200, 100, 50, 50), M = 1, 2, 3 and λ_W = λ_H in [0.005, 0.02] take
+    0.1-2 s on a CPU and reach the closed form to ~1e-9 (lesson 07). Reaching the global minimum is not
+    guaranteed for M >= 2; the closed form (:mod:`gnc_teach.imbalance`) says whether it was.
     """
     n = check_class_sizes(n)
     K, N = len(n), int(n.sum())
