@@ -1,6 +1,6 @@
 """The deep linear UFM trainer (gnc_teach.models.deep_linear) against the closed forms.
 
-The issue's numbers: K = 4, n = (200, 100, 50, 50), float64, trained lengths within 1e-6 relative of
+The required numbers (lesson 07): K = 4, n = (200, 100, 50, 50), float64, trained lengths within 1e-6 relative of
 the closed form for M = 1 and 1e-4 for M = 2, 3, for several λ including minority collapse (the whole
 grid runs by default: it takes a few seconds).
 """
@@ -25,7 +25,7 @@ def _assert_matches_closed_form(r, M):
 @pytest.mark.parametrize("M", [1, 2, 3])
 @pytest.mark.parametrize("lam", [0.005, 0.01, 0.015, 0.02])
 def test_closed_form_paper_setting(M, lam):
-    """The issue's grid (about 0.1-1 s per case): at λ = 0.015 the minority collapses for M = 2, 3 only,
+    """The whole grid (about 0.1-1 s per case): at λ = 0.015 the minority collapses for M = 2, 3 only,
     at λ = 0.02 for every depth."""
     r = dl.train_deep_linear_ufm(N_PAPER, M=M, lam_W=lam, lam_H=lam, restarts=1 if M == 1 else 16, device="cpu")
     _assert_matches_closed_form(r, M)
