@@ -322,8 +322,9 @@ def train_deep_linear_ufm(n, d=None, *, M: int = 1, lam_W: float = 5e-3, lam_H: 
     0.1-2 s on a CPU and reach the closed form to ~1e-9 (lesson 07). Reaching the global minimum is not
     guaranteed for M >= 2; the closed form (:mod:`gnc_teach.imbalance`) says whether it was. In a stress
     sweep (144 settings: K = 4, M = 2, 3, λ_W/λ_H in {0.1, 1, 10}, thresholds next to class sizes, with and
-    without bias, d = K) 3 missed it; all 3 reached it with one more width (d = K + 1), where no mode
-    has to pass through 0 to turn the starting fits W H̄ᵀ (a random orthogonal matrix) into the optimum.
+    without bias, d = K) 3 missed it; all 3 reached it with one more width (d = K + 1), presumably
+    because a spare dimension lets the starting fits W H̄ᵀ (a random orthogonal matrix, possibly with
+    determinant -1) turn into the optimum without passing a mode through 0.
     """
     n = check_class_sizes(n)
     K, N = len(n), int(n.sum())
