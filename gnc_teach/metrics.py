@@ -307,3 +307,100 @@ def code_distance(A, B) -> float:
     a = torch.sort((A @ A.T)[iu[0], iu[1]]).values
     b = torch.sort((B @ B.T)[iu[0], iu[1]]).values
     return float((a - b).abs().max())
+
+
+# =============================================================================================
+# Deep linear UFM and imbalanced classes (lesson 07): the three target geometries of the class
+# means / classifier rows, per-class lengths, and NC1 at every layer.
+#   orthogonal frame          A Aᵀ ∝ I_K                      (balanced, bias-free MSE)
+#   simplex ETF               A Aᵀ ∝ I_K - 11ᵀ/K              (balanced, with an unpenalised bias)
+#   general orthogonal frame  A Aᵀ = diag(ℓ_1², ..., ℓ_K²)    (imbalanced, bias-free: predicted ℓ_k)
+# =============================================================================================
+__all__ += ["gram_error", "orthogonal_frame_error", "simplex_etf_error", "class_lengths", "class_alignment",
+            "nc1_layers"]
+
+
+def _gram(A, name):
+    A = as_matrix(A, name, min_rows=2).to(torch.float64)
+    return A @ A.T
+
+
+def _scale_free_distance(G, T):
+    nG = G.norm()
+    if nG == 0:
+        raise ValueError("every row is zero, so the shape of the frame is undefined.")
+    return float((G / nG - T / T.norm()).norm())
+
+
+def gram_error(A, target) -> float:
+    """||A Aᵀ - G||_F / ||G||_F: relative distance of the Gram of the rows of ``A`` ``(K, d)`` to a target
+    Gram ``G`` ``(K, K)`` (e.g. diag of the predicted squared lengths: the general orthogonal frame)."""
+    G = _gram(A, "A")
+    T = as_matrix(target, "target").to(device=G.device, dtype=torch.float64)
+    if T.shape != G.shape:
+        raise ValueError(f"target must be ({G.shape[0]}, {G.shape[0]}) to match the {G.shape[0]} rows of A, "
+                         f"got {tuple(T.shape)}.")
+    nT = T.norm()
+    if nT == 0:
+        raise ValueError("target is the zero matrix; use the absolute ||A Aᵀ||_F instead.")
+    return float((G - T).norm() / nT)
+
+
+def orthogonal_frame_error(A) -> float:
+    """|| A Aᵀ/||A Aᵀ||_F - I_K/√K ||_F: 0 iff the rows of ``A`` are orthogonal with equal norms
+    (scale-free, at most 2)."""
+    G = _gram(A, "A")
+    return _scale_free_distance(G, torch.eye(G.shape[0], dtype=G.dtype, device=G.device))
+
+
+def simplex_etf_error(A) -> float:
+    """|| A Aᵀ/||A Aᵀ||_F - P/||P||_F ||_F with P = I_K - 11ᵀ/K: 0 iff the rows of ``A`` form a simplex ETF
+    up to scale (equal norms, cosines -1/(K-1), zero sum). Scale-free, at most 2."""
+    G = _gram(A, "A")
+    K = G.shape[0]
+    P = torch.eye(K, dtype=G.dtype, device=G.device) - 1.0 / K
+    return _scale_free_distance(G, P)
+
+
+def class_lengths(W, H, y):
+    """Per class k: ``(||w_k||², ||h̄_k||², <w_k, h̄_k>)``, three ``(K,)`` float64 tensors, with h̄_k the
+    (uncentred) mean of the features of class k and ``W`` ``(K, d)``."""
+    W = as_matrix(W, "W")
+    H, y, K = _features(H, y, K=W.shape[0])
+    W = _classifier(W, K, H.shape[1], H)
+    Hbar = _means(H, y, K)
+    return W.pow(2).sum(1), Hbar.pow(2).sum(1), (W * Hbar).sum(1)
+
+
+def class_alignment(W, H, y) -> torch.Tensor:
+    """cos(w_k, h̄_k) per class ``(K,)`` with uncentred class means (1 = self-dual class); NaN for a class
+    whose w_k or h̄_k is exactly 0 (a collapsed class has no direction)."""
+    w2, h2, inner = class_lengths(W, H, y)
+    den = (w2 * h2).sqrt()
+    return torch.where(den > 0, inner / den.clamp_min(torch.finfo(den.dtype).tiny),
+                       torch.full_like(den, float("nan")))
+
+
+def nc1_layers(layers, H, y, *, K=None, rtol: float = 1e-10) -> list:
+    """NC1 of the features entering every layer: ``[nc1(H), nc1(H W_1ᵀ), ..., nc1(H W_1ᵀ⋯W_{M-1}ᵀ)]``.
+
+    ``layers`` = ``[W_1, ..., W_M]`` with ``W_m`` ``(d_{m+1}, d_m)`` (torch.nn.Linear layout), ``H`` ``(N, d_1)``.
+    A layer whose class means all coincide (e.g. every feature 0) has no NC1: NaN there.
+    """
+    if isinstance(layers, torch.Tensor) or not isinstance(layers, (list, tuple)) or not layers:
+        raise TypeError("layers must be a non-empty list [W_1, ..., W_M] of (d_out, d_in) matrices.")
+    Z = as_matrix(H, "H").to(torch.float64)
+    out = []
+    for m, Wm in enumerate(layers):
+        Wm = as_matrix(Wm, f"layers[{m}]").to(device=Z.device, dtype=torch.float64)
+        if Wm.shape[1] != Z.shape[1]:
+            raise ValueError(f"layers[{m}] has shape {tuple(Wm.shape)} but its input has width {Z.shape[1]}; "
+                             "W_m must be (d_out, d_in).")
+        try:
+            out.append(nc1(Z, y, K=K, rtol=rtol))
+        except ValueError as exc:
+            if "undefined" not in str(exc):
+                raise
+            out.append(float("nan"))
+        Z = Z @ Wm.T
+    return out

@@ -10,3 +10,4 @@ from .lesson03 import *  # noqa: F401,F403
 from .lesson04 import *  # noqa: F401,F403
 from .lesson05 import *  # noqa: F401,F403
 from .lesson06 import *  # noqa: F401,F403
+from .lesson07 import *  # noqa: F401,F403
