@@ -1,4 +1,4 @@
-"""Certificates for the claims of lesson 04 (MATH.md §3): numbers that *bound* an error, not bare numbers.
+"""Certificates for the claims of lesson 04: numbers that *bound* an error, not bare numbers.
 
 Everything here runs in float64 and is a pure function of its inputs.
 
@@ -12,7 +12,7 @@ Second-order check: the eigenvalues of ``Hess f`` on the tangent space. The obje
 the rotations ``X -> X Qᵀ``, so a critical point has d(d-1)/2 zero eigenvalues along ``X Aᵀ`` (A skew);
 :func:`hessian_min_eig_tangent` names them and reports the smallest eigenvalue on their complement.
 
-One-vs-rest certificates (margin duality, MATH.md §3): a unit ``h`` gives the lower bound
+One-vs-rest certificates (margin duality): a unit ``h`` gives the lower bound
 ``min_{j≠k} <w_k - w_j, h> <= ρ_k`` and simplex weights ``λ`` give the upper bound
 ``ρ_k <= ||w_k - Σ_j λ_j w_j||``; :func:`duality_gap` recomputes both from
 :func:`gnc_teach.margins.one_vs_rest_distance` instead of trusting its numbers.
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from ._io import write_atomic
 from ._tensor import as_labels, as_matrix, check_int, check_positive
 
 __all__ = [
@@ -50,6 +51,7 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     CE itself is ~exp(-ρ/τ). Computed as softplus of a log-sum-exp over j ≠ y_i, stable at any τ.
     Returns a 0-d tensor. (Same value as :func:`gnc_teach.hardmax.ce_loss`, which detaches its inputs.)
     """
+    W, H, y, tau = _ce_inputs(W, H, y, tau)
     if log:  # the training objective of the spherical UFM, one restart
         from .models.ufm import _tau_log_ce
         return _tau_log_ce(W[None], H[None], y, tau)[0][0]
@@ -59,13 +61,28 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     return torch.nn.functional.softplus(s).mean()
 
 
+def _ce_inputs(W, H, y, tau):
+    """Validate the spherical CE's inputs without detaching them (autograd flows through W and H):
+    matrices with the same d, one label in 0..K-1 per row of H, and τ > 0."""
+    W = W if isinstance(W, torch.Tensor) and W.is_floating_point() else as_matrix(W, "W")
+    H = H if isinstance(H, torch.Tensor) and H.is_floating_point() else as_matrix(H, "H")
+    as_matrix(W, "W", min_rows=2)
+    as_matrix(H, "H", cols=W.shape[1])
+    y = as_labels(y, "y", n=H.shape[0], K=W.shape[0], device=H.device)
+    return W, H, y, check_positive(tau, "tau")
+
+
 def stack(W, H) -> torch.Tensor:
     """``X = [W; H]`` of shape ``(K + N, d)``: the point of the product of spheres."""
-    return torch.cat([W, H], dim=0)
+    if as_matrix(W, "W").shape[1] != as_matrix(H, "H").shape[1]:
+        raise ValueError(f"W and H must have the same number of columns d, got W {tuple(W.shape)} and "
+                         f"H {tuple(H.shape)}.")
+    return torch.cat([torch.as_tensor(W), torch.as_tensor(H)], dim=0)
 
 
 def unstack(X, K: int):
     """Inverse of :func:`stack`: ``(W, H) = (X[:K], X[K:])``."""
+    K = check_int(K, "K", minimum=1, maximum=as_matrix(X, "X").shape[0])
     return X[:K], X[K:]
 
 
@@ -74,7 +91,7 @@ def ufm_objective(K: int, y, tau, *, log: bool = False):
     Riemannian functions below."""
     K = check_int(K, "K", minimum=2)
     tau = check_positive(tau, "tau")
-    y = torch.as_tensor(y, dtype=torch.long)
+    y = as_labels(y, "y", n=None, K=K)
 
     def f(X):
         W, H = unstack(X, K)
@@ -97,7 +114,16 @@ def _points(X, name="X", *, unit_tol=1e-8):
 
 def project_tangent(X, G) -> torch.Tensor:
     """Row-wise projection onto the tangent spaces: ``g_i - <x_i, g_i> x_i`` (rows of X unit)."""
+    if as_matrix(X, "X").shape != as_matrix(G, "G").shape:
+        raise ValueError(f"G must have the shape of X {tuple(X.shape)}, got {tuple(G.shape)}.")
     return G - (X * G).sum(dim=1, keepdim=True) * X
+
+
+def _objective(f):
+    if not callable(f):
+        raise TypeError(f"f must be a function of an (m, d) tensor returning a scalar tensor, got "
+                        f"{type(f).__name__}.")
+    return f
 
 
 def _euclidean_grad(f, X):
@@ -112,14 +138,14 @@ def _euclidean_grad(f, X):
 def riemannian_gradient(f, X) -> torch.Tensor:
     """grad f(X) = P_X ∇f(X), shape ``(m, d)``: the Euclidean gradient projected row-wise onto the
     tangent space of each sphere. ``f`` maps an ``(m, d)`` tensor to a scalar (autograd, float64)."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
     return project_tangent(X, _euclidean_grad(f, X))
 
 
 def riemannian_hessian(f, X) -> torch.Tensor:
     """The Riemannian Hessian of ``f`` on the product of spheres as an ``(m d, m d)`` symmetric matrix
     (row-major flattening of X): ``P ∇²f P - diag(<x_i, ∇_i f>) P``. Acts on tangent vectors."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
     m, d = X.shape
     G = _euclidean_grad(f, X)
     E = torch.autograd.functional.hessian(lambda v: f(v.reshape(m, d)), X.reshape(-1)).detach()
@@ -175,7 +201,8 @@ class HessianReport:
 def hessian_min_eig_tangent(f, X, *, rank_tol: float = 1e-9) -> HessianReport:
     """Eigenvalues of the Riemannian Hessian of ``f`` at ``X`` on the tangent space, with the d(d-1)/2
     rotation directions identified and excluded for ``min_eig`` (see :class:`HessianReport`)."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
+    rank_tol = check_positive(rank_tol, "rank_tol")
     B = tangent_basis(X)
     Ht = B.T @ riemannian_hessian(f, X) @ B
     eig_all = torch.linalg.eigvalsh(Ht)
@@ -200,8 +227,9 @@ def riemannian_newton(f, X, *, steps: int = 20, tol: float = 1e-13):
     this is plain Newton (quadratic convergence). Returns ``(X, grad_norms)``; certify the result with
     :func:`hessian_min_eig_tangent`.
     """
-    X = _points(X).clone()
+    f, X = _objective(f), _points(X).clone()
     steps = check_int(steps, "steps", minimum=0)
+    tol = check_positive(tol, "tol", allow_zero=True)
     m, d = X.shape
     norms = []
     for _ in range(steps):
@@ -367,6 +395,7 @@ def tau_log_ce_bound(hardmax_value: float, tau: float, K: int, N: int):
     """[proved] If the HardMax value m = max_{k,i,j≠k} <w_j - w_k, h_{k,i}> is < 0 then
     m - τ log(2N) <= τ log CE_τ(W, H) <= m + τ log(K-1). Returns the interval (lo, hi)."""
     tau = check_positive(tau, "tau")
+    K, N = check_int(K, "K", minimum=2), check_int(N, "N", minimum=1)
     return hardmax_value - tau * math.log(2 * N), hardmax_value + tau * math.log(max(K - 1, 1))
 
 
@@ -524,10 +553,10 @@ def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0
             r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
             lines.append(",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
                                   for f in SEARCH_FIELDS))
-            path.write_text("\n".join(lines) + "\n")
+            write_atomic(path, "\n".join(lines) + "\n")   # row by row: an interrupted search resumes
             if verbose:
                 print(lines[-1], flush=True)
-    path.write_text("\n".join(lines) + "\n")
+    write_atomic(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -542,12 +571,15 @@ def redo_rows(path, d: int, Ks, *, restarts: int, seed: int = 0):
         lines = [row if ln.startswith(f"{d},{K},") else ln for ln in lines]
         lines.insert(3, f"# Row d={d}, K={K} recomputed with restarts={restarts}: "
                         f"python -m gnc_teach.certify --search --redo {d}:{K} --restarts {restarts}")
-        path.write_text("\n".join(lines) + "\n")
+        write_atomic(path, "\n".join(lines) + "\n")
         print(row, flush=True)
 
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
     """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no search table at {str(path)!r}; make one with "
+                                "`python -m gnc_teach.certify --search --out PATH`.")
     rows = []
     lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
     head = lines[0].split(",")

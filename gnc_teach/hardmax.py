@@ -1,4 +1,4 @@
-"""Temperature-scaled cross-entropy and its τ → 0 limit, the HardMax problem (MATH.md §3).
+"""Temperature-scaled cross-entropy and its τ → 0 limit, the HardMax problem.
 
 For a feature ``h`` of class ``k`` write the one-vs-rest gaps ``a_j = <w_j - w_k, h>`` (``a_k = 0``).
 Then, with a log-sum-exp over all K classes,
@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ._stop import stop_on_interrupt
 from ._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
 
 __all__ = ["gaps", "ce_loss", "tau_ce", "hinge", "sample_margins", "hardmax_objective",
            "tau_ce_gap_bound", "best_known_rho", "one_cpu_thread", "TauSweep", "tau_sweep"]
 
-# Best known ρ(W) where no closed form is proved (MATH.md §3; /work/shared/reference/known_codes.csv):
+# Best known ρ(W) where no closed form is proved (gnc_teach/data/known_codes.csv):
 # d=3, K=8: square antiprism (the Tammes optimum), 0.7387961253 — best known, not a proved softmax optimum.
 _BEST_KNOWN_RHO = {(3, 8): 0.7387961253}
 
@@ -86,7 +87,7 @@ def sample_margins(W, H, y) -> torch.Tensor:
 def hardmax_objective(W, H, y) -> float:
     """HardMax value ``max_k max_i max_{j≠k} <w_j − w_k, h_{k,i}>`` = −min per-sample margin (a float).
 
-    Over unit W and H its minimum is −ρ*(d, K) (MATH.md §3).
+    Over unit W and H its minimum is −ρ*(d, K) (by margin duality).
     """
     return float(-sample_margins(W, H, y).min())
 
@@ -136,6 +137,7 @@ class TauSweep:
     rho_star: float | None
     rho_best: float | None
     seconds: float
+    interrupted: bool = False
 
     def as_dict(self) -> dict:
         """``{τ: ρ}``, the format that ``check.tau_sweep`` accepts."""
@@ -148,6 +150,8 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
 
     Thin loop over ``gnc_teach.ufm.train_spherical_ufm`` (same seed for every τ, so only τ changes).
     ``steps=None`` keeps the trainer's default; extra keyword arguments are passed to the trainer.
+    Ctrl-C ends the sweep after the current training, returning the temperatures done so far
+    (``.interrupted``).
     """
     from . import margins as _margins  # lazy: keeps the pure loss functions above import-light
     from .models.ufm import train_spherical_ufm
@@ -164,14 +168,17 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
     start = time.perf_counter()
     results, rhos, margs = [], [], []
     small_cpu = resolve(device, dtype)[0].type == "cpu" and K * n * d * restarts <= 100_000
-    for tau in taus:
-        with one_cpu_thread(small_cpu):
-            res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
-                                      dtype=dtype, **train_kwargs)
-        W = res.W.detach().to(torch.float64)
-        H = res.H.detach().to(torch.float64)
-        results.append(res)
-        rhos.append(float(_margins.rho(W / W.norm(dim=1, keepdim=True))))
-        margs.append(sample_margins(W, H, res.y).cpu())
-    return TauSweep(K, d, n, taus, rhos, margs, results, _margins.known_rho_star(K, d),
-                    best_known_rho(K, d), time.perf_counter() - start)
+    with stop_on_interrupt() as stop:
+        for tau in taus:
+            with one_cpu_thread(small_cpu):
+                res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
+                                          dtype=dtype, **train_kwargs)
+            W = res.W.detach().to(torch.float64)
+            H = res.H.detach().to(torch.float64)
+            results.append(res)
+            rhos.append(float(_margins.rho(W / W.norm(dim=1, keepdim=True))))
+            margs.append(sample_margins(W, H, res.y).cpu())
+            if stop():
+                break
+    return TauSweep(K, d, n, taus[:len(results)], rhos, margs, results, _margins.known_rho_star(K, d),
+                    best_known_rho(K, d), time.perf_counter() - start, interrupted=stop.interrupted)

@@ -1,4 +1,4 @@
-"""τ explorer: how the temperature of the spherical UFM moves ρ(W) towards the best code (MATH.md §3).
+"""τ explorer: how the temperature of the spherical UFM moves ρ(W) towards the best code.
 
 For each τ on a fixed log grid the spherical UFM (``ufm.train_spherical_ufm``) is trained once and its
 summary (GNC metrics, ρ, the smallest margin, the metric trajectories) is cached (:func:`tau_run`,
