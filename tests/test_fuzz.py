@@ -47,7 +47,7 @@ ROOT = HERE.parents[1]
 PKG = ROOT / "gnc_teach"
 TIMEOUT = 20.0               # seconds per row
 ADDRESS_SPACE = 8 << 30      # bytes: an allocation bomb fails fast instead of eating the shared machine
-CHECK_TIME_LIMIT = "2"       # seconds, for the exercise checks' time limit (GNC_TEACH_CHECK_TIME_LIMIT)
+CHECK_TIME_LIMIT = "0.5"     # seconds, for the exercise checks' time limit (GNC_TEACH_CHECK_TIME_LIMIT)
 
 
 # ----------------------------------------------------------------------------- inputs

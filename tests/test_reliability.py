@@ -229,6 +229,13 @@ def test_max_cos_blocks_are_bounded_by_default():
     assert geometry._block_rows(10) == 10
 
 
+def test_long_trainings_show_progress_when_asked(capsys):
+    ufm.train_ufm(4, 3, 2, steps=30, record_every=0, progress=True)
+    ufm.train_spherical_ufm(4, 3, 2, 0.1, steps=30, record_every=0, progress=True)
+    err = capsys.readouterr().err
+    assert "train_ufm(K=4, d=3, n=2)" in err and "train_spherical_ufm(K=4" in err and "/30 [" in err
+
+
 def _sigint_at(step):
     """A tau schedule that presses Ctrl-C (SIGINT to this process) when the trainer reaches ``step``."""
     def schedule(t):
