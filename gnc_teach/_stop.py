@@ -11,16 +11,21 @@ takes too long). ``stop_on_interrupt(budget=seconds)`` also stops the loop once 
 Nesting is allowed (a sweep of trainings): one Ctrl-C stops every active loop. The handler is only
 installed on the main thread (Python delivers signals there); elsewhere ``stop()`` still honours the
 budget, and a KeyboardInterrupt is not caught.
+
+For a whole function, ``@interruptible`` runs it inside ``stop_on_interrupt()``, its loops ask
+``current_stop()()``, and the result it returns gets ``.interrupted = True`` (with one warning, from the
+outermost interruptible call only) when Ctrl-C stopped it.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 import time
 import warnings
 
-__all__ = ["Stop", "stop_on_interrupt", "warn_stopped"]
+__all__ = ["Stop", "stop_on_interrupt", "current_stop", "interruptible", "warn_stopped"]
 
 _active: list["Stop"] = []
 _previous = None
@@ -32,6 +37,7 @@ class Stop:
     def __init__(self, budget: float | None = None):
         self.deadline = None if budget is None else time.monotonic() + budget
         self.reason: str | None = None
+        self.note = ""          # where the loop stopped, for the warning (e.g. "after 11 of 1000 steps")
 
     def __call__(self) -> bool:
         if self.reason is None and self.deadline is not None and time.monotonic() >= self.deadline:
@@ -68,6 +74,26 @@ def stop_on_interrupt(budget: float | None = None):
         _active.remove(stop)
         if install:
             signal.signal(signal.SIGINT, _previous if _previous is not None else signal.default_int_handler)
+
+
+def current_stop() -> Stop:
+    """The innermost active :class:`Stop`, or one that never stops (outside ``stop_on_interrupt``)."""
+    return _active[-1] if _active else Stop()
+
+
+def interruptible(fn):
+    """Decorator: run ``fn`` inside :func:`stop_on_interrupt`; when Ctrl-C stopped it, set ``.interrupted``
+    on the result it returned (the best so far) and warn once."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with stop_on_interrupt() as stop:
+            result = fn(*args, **kwargs)
+        if stop.interrupted:
+            result.interrupted = True
+            if not _active:                 # nested calls (a sweep of trainings): the outermost one says it
+                warn_stopped(stop, " ".join(filter(None, (fn.__name__, stop.note))), stacklevel=3)
+        return result
+    return wrapper
 
 
 def warn_stopped(stop: Stop, what: str, *, stacklevel: int = 3) -> None:

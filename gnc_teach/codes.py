@@ -51,7 +51,7 @@ from threadpoolctl import ThreadpoolController
 from ._memory import check_memory, format_bytes
 from ._solvers import polish as _polish
 from ._solvers.sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
-from ._stop import stop_on_interrupt, warn_stopped
+from ._stop import current_stop, interruptible
 from ._tensor import (as_matrix, check_int, check_pair, check_positive, check_seed, compiled_kernels,
                       one_cpu_thread, power_of_two_scale, resolve, unit_rows)
 from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
@@ -396,6 +396,7 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=Non
 
 
 # ----------------------------------------------------------------------------- softmax codes
+@interruptible
 @_small_problems_single_threaded
 def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                  steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
@@ -432,12 +433,27 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     H0 = W0 if h_start == "w" else _start(K, d, R, seed + 2**31, device, dtype)
     X0 = torch.cat([W0, H0], 1)
 
-    with stop_on_interrupt() as stop:
-        bar = _bar(progress, steps, f"softmax K={K} d={d}")
-        X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
-                                 prune=fast and top == 1, stop=stop)
-        order = _distinct_best(X[:, :K], proxy, top)
-        best = _polish_softmax_restarts(X, proxy, order, K, polish, stop)
+    stop = current_stop()
+    bar = _bar(progress, steps, f"softmax K={K} d={d}")
+    X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
+                             prune=fast and top == 1, stop=stop)
+    order = _distinct_best(X[:, :K], proxy, top)
+    best = None
+    for r in order:
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
+        Wr = _polish._unit(X[r, :K].detach().cpu().double().numpy())
+        info = {}
+        polished = polish and not stop()
+        if polished:
+            # phase 1's min margin (a lower bound on rho(Wr): its h_k are unit) and its H start the polish;
+            # the smooth optimum is near-degenerate, where the exact evaluation takes its slow route
+            Hr = _polish._unit(X[r, K:].detach().cpu().double().numpy())
+            Wnp, rho, H, info = _polish.polish_softmax(Wr, _rho_and_h, start=(float(proxy[r]), Hr))
+        if not polished or Wnp is Wr:        # no polished round was kept: evaluate Wr exactly
+            Wnp, rho, H = _evaluable(Wr)
+        if best is None or rho > best[1]:
+            best = (Wnp, rho, H, info)
     Wnp, rho, H, info = best
     W = torch.as_tensor(Wnp, dtype=F64).to(device=device, dtype=dtype)
     Wq = W.detach().cpu().double().numpy()               # what is returned (float32 rounds it)
@@ -449,40 +465,12 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
         kkt, nb = _polish.softmax_kkt(Wq, H, rho)
         cert.update({"kkt_residual": kkt, "binding_pairs": nb})
     res = describe_code(W, kind="softmax", certificate=cert, restarts=R, seconds=time.perf_counter() - t0)
-    return _finish(res, stop, t0, f"softmax_code(K={K}, d={d})")
-
-
-def _polish_softmax_restarts(X, proxy, order, K, polish, stop):
-    """Phase 2 of :func:`softmax_code`: polish the restarts in ``order`` and keep the best as
-    ``(W, rho, H, info)``. After Ctrl-C only the best restart is evaluated, unpolished."""
-    best = None
-    for r in order:
-        if best is not None and stop():
-            break
-        Wr = _polish._unit(X[r, :K].detach().cpu().double().numpy())
-        info = {}
-        if polish and not stop():
-            # phase 1's min margin (a lower bound on rho(Wr): its h_k are unit) and its H start the polish;
-            # the smooth optimum is near-degenerate, where the exact evaluation takes its slow route
-            Hr = _polish._unit(X[r, K:].detach().cpu().double().numpy())
-            Wnp, rho, H, info = _polish.polish_softmax(Wr, _rho_and_h, start=(float(proxy[r]), Hr))
-        if not polish or stop() or Wnp is Wr:        # no polished round was kept: evaluate Wr exactly
-            Wnp, rho, H = _evaluable(Wr)
-        if best is None or rho > best[1]:
-            best = (Wnp, rho, H, info)
-    return best
-
-
-def _finish(res, stop, t0, what):
-    """Record the run time and, after Ctrl-C, flag the result and say so once."""
     res.seconds = time.perf_counter() - t0
-    if stop():
-        res.interrupted = stop.interrupted
-        warn_stopped(stop, what, stacklevel=5)   # warn_stopped, _finish, the solver, its wrapper, the caller
     return res
 
 
 # ----------------------------------------------------------------------------- Tammes codes
+@interruptible
 @_small_problems_single_threaded
 def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                 steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
@@ -508,25 +496,25 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     _check_phase_memory(K, d, R, K, chunk, device, dtype)
     t0 = time.perf_counter()
 
-    with stop_on_interrupt() as stop:
-        bar = _bar(progress, steps, f"tammes K={K} d={d}")
-        X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr, tau=taus, tied=True,
-                                 chunk=chunk, bar=bar, prune=fast and top == 1, stop=stop)
-        best = None
-        for r in _distinct_best(X, proxy, top):
-            if best is not None and stop():
-                break
-            Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
-            info = {}
-            if polish and not stop():
-                Xnp, info = _polish.polish_tammes(Xnp)
-            mc = _polish._max_cos(Xnp)
-            if best is None or mc < best[1]:
-                best = (Xnp, mc, info)
-        Xnp, _, info = best
-        if polish and hops and not stop():
-            Xnp, accepted = _polish.hop_tammes(Xnp, hops=hops, seed=seed)
-            info = dict(info, hops=hops, hops_accepted=accepted)
+    stop = current_stop()
+    bar = _bar(progress, steps, f"tammes K={K} d={d}")
+    X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr, tau=taus, tied=True,
+                             chunk=chunk, bar=bar, prune=fast and top == 1, stop=stop)
+    best = None
+    for r in _distinct_best(X, proxy, top):
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
+        Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
+        info = {}
+        if polish and not stop():
+            Xnp, info = _polish.polish_tammes(Xnp)
+        mc = _polish._max_cos(Xnp)
+        if best is None or mc < best[1]:
+            best = (Xnp, mc, info)
+    Xnp, _, info = best
+    if polish and hops and not stop():
+        Xnp, accepted = _polish.hop_tammes(Xnp, hops=hops, seed=seed)
+        info = dict(info, hops=hops, hops_accepted=accepted)
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
     cert = dict(info)
     if K * d <= 400:
@@ -534,7 +522,8 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
         cert.update({"kkt_residual": kkt, "binding_pairs": nb})
     res = describe_code(W, kind="tammes", certificate=cert, restarts=R)
     res.status = _tammes_status(K, d, res.min_angle)
-    return _finish(res, stop, t0, f"tammes_code(K={K}, d={d})")
+    res.seconds = time.perf_counter() - t0
+    return res
 
 
 def _tammes_status(K, d, angle):
@@ -551,6 +540,7 @@ def _tammes_status(K, d, angle):
 
 
 # ----------------------------------------------------------------------------- Thomson / Riesz codes
+@interruptible
 @_small_problems_single_threaded
 def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None, seed: int = 0, device=None,
                  dtype=None, steps: int | None = None, fast: bool = False, polish: bool = True,
@@ -572,25 +562,25 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
     def ascent(X, _t):
         return -riesz_energy_grad(X, s, chunk=chunk)[1]
 
-    with stop_on_interrupt() as stop:
-        bar = _bar(progress, steps, f"thomson K={K} d={d}")
-        with torch.no_grad():
-            X = riemannian_adam(_start(K, d, R, seed, device, dtype), ascent, steps=steps, lr=lr,
-                                tau=(1.0, 1.0), progress=bar, stop=stop)
-            E, _ = riesz_energy_grad(X, s, chunk=chunk)
-        if bar is not None:
-            bar.close()
-        best = None
-        for r in torch.argsort(E)[:top].tolist():
-            if best is not None and stop():
-                break
-            Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
-            info = {}
-            if polish and K * K * d <= 5e7 and not stop():      # dense pair lists in the L-BFGS polish
-                Xnp, info = _polish.polish_riesz(Xnp, s)
-            e = _polish.riesz_energy_np(Xnp, s)
-            if best is None or e < best[1]:
-                best = (Xnp, e, info)
+    stop = current_stop()
+    bar = _bar(progress, steps, f"thomson K={K} d={d}")
+    with torch.no_grad():
+        X = riemannian_adam(_start(K, d, R, seed, device, dtype), ascent, steps=steps, lr=lr,
+                            tau=(1.0, 1.0), progress=bar, stop=stop)
+        E, _ = riesz_energy_grad(X, s, chunk=chunk)
+    if bar is not None:
+        bar.close()
+    best = None
+    for r in torch.argsort(E)[:top].tolist():
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
+        Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
+        info = {}
+        if polish and K * K * d <= 5e7 and not stop():      # dense pair lists in the L-BFGS polish
+            Xnp, info = _polish.polish_riesz(Xnp, s)
+        e = _polish.riesz_energy_np(Xnp, s)
+        if best is None or e < best[1]:
+            best = (Xnp, e, info)
     Xnp, _, info = best
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
     res = describe_code(W, kind="thomson", s=s, certificate=dict(info), restarts=R)
@@ -598,7 +588,8 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
         star = _polish.riesz_energy_np(_polygon_or_simplex(K, d), s)
         if abs(res.energy - star) <= 1e-9 * star:
             res.status = "proved optimal (regular polygon / simplex)"
-    return _finish(res, stop, t0, f"thomson_code(K={K}, d={d})")
+    res.seconds = time.perf_counter() - t0
+    return res
 
 
 def _polygon_or_simplex(K, d):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._stop import stop_on_interrupt
+from ._stop import current_stop, interruptible
 from ._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
 
 __all__ = ["gaps", "ce_loss", "tau_ce", "hinge", "sample_margins", "hardmax_objective",
@@ -144,6 +144,7 @@ class TauSweep:
         return dict(zip(self.taus, self.rho))
 
 
+@interruptible
 def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restarts: int = 1,
               device=None, dtype=None, **train_kwargs) -> TauSweep:
     """Train the spherical UFM once per τ in ``taus`` and collect ρ(W) and the per-sample margins.
@@ -168,17 +169,17 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
     start = time.perf_counter()
     results, rhos, margs = [], [], []
     small_cpu = resolve(device, dtype)[0].type == "cpu" and K * n * d * restarts <= 100_000
-    with stop_on_interrupt() as stop:
-        for tau in taus:
-            with one_cpu_thread(small_cpu):
-                res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
-                                          dtype=dtype, **train_kwargs)
-            W = res.W.detach().to(torch.float64)
-            H = res.H.detach().to(torch.float64)
-            results.append(res)
-            rhos.append(float(_margins.rho(W / W.norm(dim=1, keepdim=True))))
-            margs.append(sample_margins(W, H, res.y).cpu())
-            if stop():
-                break
+    stop = current_stop()
+    for tau in taus:
+        with one_cpu_thread(small_cpu):
+            res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
+                                      dtype=dtype, **train_kwargs)
+        W = res.W.detach().to(torch.float64)
+        H = res.H.detach().to(torch.float64)
+        results.append(res)
+        rhos.append(float(_margins.rho(W / W.norm(dim=1, keepdim=True))))
+        margs.append(sample_margins(W, H, res.y).cpu())
+        if stop():                          # Ctrl-C: keep the temperatures done so far
+            break
     return TauSweep(K, d, n, taus[:len(results)], rhos, margs, results, _margins.known_rho_star(K, d),
-                    best_known_rho(K, d), time.perf_counter() - start, interrupted=stop.interrupted)
+                    best_known_rho(K, d), time.perf_counter() - start)

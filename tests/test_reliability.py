@@ -254,6 +254,17 @@ def test_ctrl_c_stops_training_and_returns_the_state_so_far():
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_stops_a_tau_sweep_after_the_current_training_with_one_warning():
+    import warnings
+    from gnc_teach.hardmax import tau_sweep
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sweep = tau_sweep(4, 3, 2, [1.0, 0.5, 0.2], steps=300, schedule=_sigint_at(10), record_every=0)
+    assert sweep.interrupted and sweep.taus == [1.0] and len(sweep.rho) == 1
+    assert [str(w.message).split()[0] for w in caught if "interrupted" in str(w.message)] == ["tau_sweep"]
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
 def test_ctrl_c_stops_a_code_search_and_returns_the_best_code_so_far(monkeypatch, capsys):
     class Bar:  # the progress bar is updated once per step: press Ctrl-C at the 5th
         n = 0

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .._memory import check_memory
-from .._stop import stop_on_interrupt, warn_stopped
+from .._stop import current_stop, interruptible
 from .._tensor import check_int, check_positive, check_seed, one_cpu_thread, resolve
 from .. import metrics
 
@@ -89,25 +89,21 @@ def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, e
 
     ``loss_fn(W, H, step)`` returns the ``(R,)`` losses (restarts are independent, so the gradient of
     their sum is the gradient of each). ``sphere=True`` projects gradients onto the tangent space and
-    renormalises the rows after every step. Returns the final W, H, the ``(steps done, R)`` losses,
-    CPU snapshots ``(step, W, H)`` every ``record_every`` steps (and at the end), and whether Ctrl-C
-    ended the loop early. ``progress``: a tqdm bar over the steps, labelled ``what``.
+    renormalises the rows after every step. Returns the final W, H, the ``(steps done, R)`` losses and
+    CPU snapshots ``(step, W, H)`` every ``record_every`` steps (and at the end); Ctrl-C ends the loop
+    early (:func:`gnc_teach._stop.current_stop`). ``progress``: a tqdm bar over the steps, labelled ``what``.
     """
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, desc=what, leave=False)
-    with one_cpu_thread(H.device.type == "cpu" and H.numel() <= 200_000), stop_on_interrupt() as stop:
-        # tiny tensors: 1 thread
-        try:
-            out = _adam_loop(W, H, loss_fn, steps=steps, lr=lr, sphere=sphere, record_every=record_every,
-                             lr_min_ratio=lr_min_ratio, eps=eps, bar=bar, stop=stop)
-        finally:
-            if bar is not None:
-                bar.close()
-    if stop():
-        warn_stopped(stop, f"{what} after {len(out[2])} of {steps} steps", stacklevel=4)
-    return (*out, stop.interrupted)
+    try:
+        with one_cpu_thread(H.device.type == "cpu" and H.numel() <= 200_000):  # tiny tensors: 1 thread
+            return _adam_loop(W, H, loss_fn, steps=steps, lr=lr, sphere=sphere, record_every=record_every,
+                              lr_min_ratio=lr_min_ratio, eps=eps, bar=bar, stop=current_stop())
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, eps,
@@ -142,6 +138,7 @@ def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, 
             bar.update(1)
         if stop is not None and stop():
             losses = losses[:t + 1]
+            stop.note = f"after {t + 1} of {steps} steps"
             break
     W, H = (p.detach() for p in params)
     snaps.append((len(losses), W.cpu().clone(), H.cpu().clone()))
@@ -202,6 +199,7 @@ def _check_finite(W, H, *, what):
 
 
 # ----------------------------------------------------------------------------- CE + weight decay
+@interruptible
 def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-4, steps: int = 1000,
               lr: float = 0.5, seed: int = 0, init_scale: float = 0.1, device=None, dtype=None,
               record_every: int | None = None, progress: bool = False) -> UFMResult:
@@ -232,9 +230,9 @@ def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-
         return loss, loss
 
     t0 = time.perf_counter()
-    W, H, losses, snaps, interrupted = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps,
-                                            lr=lr, sphere=False, record_every=record_every, progress=progress,
-                                            what=f"train_ufm(K={K}, d={d}, n={n})")
+    W, H, losses, snaps = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr,
+                               sphere=False, record_every=record_every, progress=progress,
+                               what=f"train_ufm(K={K}, d={d}, n={n})")
     _check_finite(W, H, what=f"use a smaller lr (got lr={lr}).")
     seconds = time.perf_counter() - t0
     yc = y.cpu()
@@ -250,7 +248,7 @@ def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-
         hist["nc4"].append(_safe(metrics.nc4, Ws, Hs, yc))
     final = losses[-1].cpu()
     return UFMResult(W=W[0], H=H[0], y=y, loss=losses[:, 0].cpu().tolist(), history=hist, tau=None,
-                     seconds=seconds, restart_losses=final.tolist(), best=0, interrupted=interrupted)
+                     seconds=seconds, restart_losses=final.tolist(), best=0)
 
 
 # ----------------------------------------------------------------------------- spherical UFM
@@ -294,6 +292,7 @@ def _check_tau(tau, name="tau"):
     return tau
 
 
+@interruptible
 def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500, lr: float = 0.05,
                         seed: int = 0, restarts: int = 1, schedule=None, device=None, dtype=None,
                         record_every: int | None = None, progress: bool = False) -> UFMResult:
@@ -339,9 +338,9 @@ def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500
         return _tau_log_ce(W, H, y, tt)
 
     t0 = time.perf_counter()
-    W, H, losses, snaps, interrupted = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps,
-                                            lr=lr, sphere=True, record_every=record_every, progress=progress,
-                                            what=f"train_spherical_ufm(K={K}, d={d}, n={n}, tau={tau:g})")
+    W, H, losses, snaps = _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr,
+                               sphere=True, record_every=record_every, progress=progress,
+                               what=f"train_spherical_ufm(K={K}, d={d}, n={n}, tau={tau:g})")
     _check_finite(W, H, what=f"use a larger tau (got tau={tau:g}) or a smaller lr (got lr={lr}).")
     with torch.no_grad():
         # compare restarts at the target τ, whatever the schedule ended on, by τ·log CE: CE ~ exp(-ρ/τ)
@@ -352,7 +351,7 @@ def train_spherical_ufm(K: int, d: int, n: int, tau: float, *, steps: int = 1500
     hist = _gnc_history(snaps, best, y.cpu(), K, taus)
     return UFMResult(W=W[best], H=H[best], y=y, loss=losses[:, best].cpu().tolist(), history=hist,
                      tau=tau, seconds=seconds, restart_losses=final.cpu().tolist(), best=best,
-                     restart_log_losses=log_final.cpu().tolist(), interrupted=interrupted)
+                     restart_log_losses=log_final.cpu().tolist())
 
 
 def _safe(metric, *args, **kw):
