@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from ._io import write_atomic
+from ._memory import check_memory
 from ._tensor import as_labels, as_matrix, check_int, check_positive
 
 __all__ = [
@@ -52,6 +53,9 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     Returns a 0-d tensor. (Same value as :func:`gnc_teach.hardmax.ce_loss`, which detaches its inputs.)
     """
     W, H, y, tau = _ce_inputs(W, H, y, tau)
+    N, K = H.shape[0], W.shape[0]   # (N, K) logits, their gaps and the autograd buffers
+    check_memory(6 * W.element_size() * N * K, what=f"spherical_ce for N={N} features and K={K} classes",
+                 fix="Use fewer features or classes.", device=W.device)
     if log:  # the training objective of the spherical UFM, one restart
         from .models.ufm import _tau_log_ce
         return _tau_log_ce(W[None], H[None], y, tau)[0][0]
@@ -147,12 +151,19 @@ def riemannian_hessian(f, X) -> torch.Tensor:
     (row-major flattening of X): ``P ∇²f P - diag(<x_i, ∇_i f>) P``. Acts on tangent vectors."""
     f, X = _objective(f), _points(X)
     m, d = X.shape
+    _check_hessian_memory(m, d)
     G = _euclidean_grad(f, X)
     E = torch.autograd.functional.hessian(lambda v: f(v.reshape(m, d)), X.reshape(-1)).detach()
     P = torch.block_diag(*[torch.eye(d, dtype=F64, device=X.device) - torch.outer(x, x) for x in X])
     c = (X * G).sum(dim=1).repeat_interleave(d)
     Hs = P @ E @ P - c[:, None] * P
     return (Hs + Hs.T) / 2  # exact symmetry; the two halves agree to rounding
+
+
+def _check_hessian_memory(m, d):
+    """A dense (m d) x (m d) Hessian (autograd's, the projector, their products: about 5 copies)."""
+    check_memory(5 * 8 * (m * d) ** 2, what=f"the Riemannian Hessian of m={m} points in R^{d} (a dense "
+                 f"(m d) x (m d) matrix)", fix="Use fewer points (a smaller K or n).")
 
 
 def tangent_basis(X) -> torch.Tensor:
@@ -203,6 +214,7 @@ def hessian_min_eig_tangent(f, X, *, rank_tol: float = 1e-9) -> HessianReport:
     rotation directions identified and excluded for ``min_eig`` (see :class:`HessianReport`)."""
     f, X = _objective(f), _points(X)
     rank_tol = check_positive(rank_tol, "rank_tol")
+    _check_hessian_memory(*X.shape)
     B = tangent_basis(X)
     Ht = B.T @ riemannian_hessian(f, X) @ B
     eig_all = torch.linalg.eigvalsh(Ht)

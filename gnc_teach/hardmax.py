@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ._memory import check_memory
 from ._stop import current_stop, interruptible
 from ._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
 
@@ -43,6 +44,9 @@ def _inputs(W, H, y):
     if H.shape[0] and int(y.max()) >= W.shape[0]:
         raise ValueError(f"y has label {int(y.max())} but W has only K={W.shape[0]} rows; labels must "
                          "lie in 0..K-1.")
+    N, K = H.shape[0], W.shape[0]   # the (N, K) gaps and a few temporaries of their size
+    check_memory(4 * W.element_size() * N * K, what=f"the (N, K) logits for N={N} features and K={K} classes",
+                 fix="Pass the features in batches (the per-sample outputs concatenate).", device=W.device)
     return W, H, y
 
 

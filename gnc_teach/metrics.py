@@ -237,6 +237,9 @@ def nc4(W, H, y, *, b=None) -> float:
     W = as_matrix(W, "W")
     H, y, K = _features(H, y, K=W.shape[0])
     W = _classifier(W, K, H.shape[1], H)
+    N = H.shape[0]   # the (N, K) logits and distances to the class means
+    check_memory(3 * 8 * N * W.shape[0], what=f"nc4 for N={N} features and K={W.shape[0]} classes",
+                 fix="Use a subset of the features.", device=H.device)
     logits = H @ W.T
     if b is not None:  # one finite bias per row of W
         logits = logits + as_vector(b, "b", n=W.shape[0], device=H.device, dtype=torch.float64)

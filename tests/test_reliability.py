@@ -182,12 +182,16 @@ BIG = torch.randn(80_000, 3, generator=torch.Generator().manual_seed(0), dtype=F
     lambda: ufm.train_ufm(80_000, 3, 1, steps=2),
     lambda: ufm.train_spherical_ufm(80_000, 3, 1, 0.1, steps=2),
     lambda: gt.plot_gram(BIG),
-], ids=["gram", "simplex_etf", "code_distance", "train_ufm", "train_spherical_ufm", "plot_gram"])
+    lambda: metrics.nc4(BIG, BIG, torch.arange(80_000)),
+    lambda: gt.hardmax.gaps(BIG, BIG, torch.arange(80_000)),
+    lambda: gt.certify.riemannian_hessian(lambda X: X.sum(), BIG[:8000] / BIG[:8000].norm(dim=1, keepdim=True)),
+], ids=["gram", "simplex_etf", "code_distance", "train_ufm", "train_spherical_ufm", "plot_gram", "nc4",
+        "hardmax_gaps", "riemannian_hessian"])
 def test_K_by_K_buffers_that_cannot_fit_are_refused_up_front(call, monkeypatch):
     from gnc_teach import _memory
     monkeypatch.setattr(_memory, "available_bytes", lambda device=None: 8 << 30)   # any machine: 8 GB
     t0 = time.perf_counter()
-    with pytest.raises(_memory.MemoryBudgetError, match=r"K=80000.*needs about \d.* GB.*nothing was allocated"):
+    with pytest.raises(_memory.MemoryBudgetError, match=r"(K|N|m)=[48]0*.*needs about \d.* GB.*nothing was allocated"):
         call()
     assert time.perf_counter() - t0 < 5      # refused before any work (not after a failed allocation)
 
