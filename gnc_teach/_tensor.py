@@ -1,7 +1,14 @@
-"""Device/dtype resolution and input validation shared by every module.
+"""Device/dtype resolution and input validation shared by every module (the one validation layer).
 
 Every public function validates at the boundary with these helpers, so that bad input gets a
-``ValueError``/``TypeError`` naming the parameter instead of a stack trace from inside torch.
+``ValueError``/``TypeError`` naming the parameter instead of a stack trace from inside torch: integers
+and seeds (:func:`check_int`, :func:`check_seed`), positive numbers and (start, end) pairs
+(:func:`check_positive`, :func:`check_pair`), finite arrays, matrices, vectors and labels
+(:func:`as_array`, :func:`as_matrix`, :func:`as_vector`, :func:`as_labels`), and overflow-free scaling
+(:func:`unit_rows`, :func:`power_of_two_scale`). Memory is guarded in :mod:`gnc_teach._memory`.
+
+Also here: where the numba-compiled kernels are loaded from and cached (:func:`compiled_kernels`,
+:func:`numba_cache_dir`).
 """
 from __future__ import annotations
 
@@ -178,13 +185,12 @@ def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
     return value
 
 
-def as_array(A, name: str, *, device=None, dtype=None, min_dim: int = 1, max_dim: int | None = None):
-    """Validate a real array of any shape with ``min_dim..max_dim`` dimensions (tensor, ndarray or nested
-    list) and return it as a tensor (see :func:`as_matrix`, which this generalises)."""
+def as_array(A, name: str, *, device=None, dtype=None, min_dim: int = 1):
+    """Validate a finite real array with at least ``min_dim`` dimensions (tensor, ndarray or nested list)
+    and return it as a tensor (see :func:`as_matrix`, the 2-D case)."""
     T = _real_tensor(A, name)
-    if T.dim() < min_dim or (max_dim is not None and T.dim() > max_dim):
-        want = f"{min_dim}-D" if max_dim == min_dim else f"at least {min_dim}-D"
-        raise ValueError(f"{name} must be {want}, got shape {tuple(T.shape)}.")
+    if T.dim() < min_dim:
+        raise ValueError(f"{name} must be at least {min_dim}-D, got shape {tuple(T.shape)}.")
     return _finite(T, name, device, dtype)
 
 

@@ -306,7 +306,7 @@ def test_ctrl_c_in_a_real_gnc_teach_process_ends_without_a_traceback(tmp_path):
                              "--restarts", "2", "--dtype", "float32", "--steps", "100000",
                              "--save", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(6)                      # imports, then the smooth phase (about 20 ms per step)
+    time.sleep(4)      # in the imports or the search: either way the exit must be clean (130, no traceback)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
