@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import warnings
 
 __all__ = ["add_arguments", "run"]
 
@@ -111,7 +112,9 @@ def run(args) -> int:
     if args.kind == "thomson":
         kw["s"] = args.s
     try:
-        res = solver(args.K, args.d, **kw)
+        with warnings.catch_warnings():   # the summary below says "interrupted" itself
+            warnings.filterwarnings("ignore", message=".*was interrupted", category=RuntimeWarning)
+            res = solver(args.K, args.d, **kw)
     except (ValueError, TypeError) as exc:
         return _fail(_as_options(str(exc)))
     if args.json:

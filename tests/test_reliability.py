@@ -164,6 +164,7 @@ def test_cli_save_falls_back_to_the_temporary_folder_when_the_write_fails(tmp_pa
     assert np.load(tmp_path / "tmp" / "W.npy").shape == (5, 2)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_cli_json_is_strict_json_even_with_an_infinite_energy(capsys):
     # K = 3 unit vectors in R^1: two coincide, so the Riesz energy is infinite (JSON has no Infinity)
     assert main(["code", "thomson", "--K", "3", "--d", "1", "--fast", "--json"]) == 0
