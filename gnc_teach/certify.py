@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from ._io import write_atomic
+from ._memory import check_memory
 from ._tensor import as_labels, as_matrix, check_int, check_positive
 
 __all__ = [
@@ -50,6 +52,10 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     CE itself is ~exp(-ρ/τ). Computed as softplus of a log-sum-exp over j ≠ y_i, stable at any τ.
     Returns a 0-d tensor. (Same value as :func:`gnc_teach.hardmax.ce_loss`, which detaches its inputs.)
     """
+    W, H, y, tau = _ce_inputs(W, H, y, tau)
+    N, K = H.shape[0], W.shape[0]   # (N, K) logits, their gaps and the autograd buffers
+    check_memory(6 * W.element_size() * N * K, what=f"spherical_ce for N={N} features and K={K} classes",
+                 fix="Use fewer features or classes.", device=W.device)
     if log:  # the training objective of the spherical UFM, one restart
         from .models.ufm import _tau_log_ce
         return _tau_log_ce(W[None], H[None], y, tau)[0][0]
@@ -59,13 +65,28 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     return torch.nn.functional.softplus(s).mean()
 
 
+def _ce_inputs(W, H, y, tau):
+    """Validate the spherical CE's inputs without detaching them (autograd flows through W and H):
+    matrices with the same d, one label in 0..K-1 per row of H, and τ > 0."""
+    W = W if isinstance(W, torch.Tensor) and W.is_floating_point() else as_matrix(W, "W")
+    H = H if isinstance(H, torch.Tensor) and H.is_floating_point() else as_matrix(H, "H")
+    as_matrix(W, "W", min_rows=2)
+    as_matrix(H, "H", cols=W.shape[1])
+    y = as_labels(y, "y", n=H.shape[0], K=W.shape[0], device=H.device)
+    return W, H, y, check_positive(tau, "tau")
+
+
 def stack(W, H) -> torch.Tensor:
     """``X = [W; H]`` of shape ``(K + N, d)``: the point of the product of spheres."""
-    return torch.cat([W, H], dim=0)
+    if as_matrix(W, "W").shape[1] != as_matrix(H, "H").shape[1]:
+        raise ValueError(f"W and H must have the same number of columns d, got W {tuple(W.shape)} and "
+                         f"H {tuple(H.shape)}.")
+    return torch.cat([torch.as_tensor(W), torch.as_tensor(H)], dim=0)
 
 
 def unstack(X, K: int):
     """Inverse of :func:`stack`: ``(W, H) = (X[:K], X[K:])``."""
+    K = check_int(K, "K", minimum=1, maximum=as_matrix(X, "X").shape[0])
     return X[:K], X[K:]
 
 
@@ -74,7 +95,7 @@ def ufm_objective(K: int, y, tau, *, log: bool = False):
     Riemannian functions below."""
     K = check_int(K, "K", minimum=2)
     tau = check_positive(tau, "tau")
-    y = torch.as_tensor(y, dtype=torch.long)
+    y = as_labels(y, "y", n=None, K=K)
 
     def f(X):
         W, H = unstack(X, K)
@@ -97,7 +118,16 @@ def _points(X, name="X", *, unit_tol=1e-8):
 
 def project_tangent(X, G) -> torch.Tensor:
     """Row-wise projection onto the tangent spaces: ``g_i - <x_i, g_i> x_i`` (rows of X unit)."""
+    if as_matrix(X, "X").shape != as_matrix(G, "G").shape:
+        raise ValueError(f"G must have the shape of X {tuple(X.shape)}, got {tuple(G.shape)}.")
     return G - (X * G).sum(dim=1, keepdim=True) * X
+
+
+def _objective(f):
+    if not callable(f):
+        raise TypeError(f"f must be a function of an (m, d) tensor returning a scalar tensor, got "
+                        f"{type(f).__name__}.")
+    return f
 
 
 def _euclidean_grad(f, X):
@@ -112,21 +142,28 @@ def _euclidean_grad(f, X):
 def riemannian_gradient(f, X) -> torch.Tensor:
     """grad f(X) = P_X ∇f(X), shape ``(m, d)``: the Euclidean gradient projected row-wise onto the
     tangent space of each sphere. ``f`` maps an ``(m, d)`` tensor to a scalar (autograd, float64)."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
     return project_tangent(X, _euclidean_grad(f, X))
 
 
 def riemannian_hessian(f, X) -> torch.Tensor:
     """The Riemannian Hessian of ``f`` on the product of spheres as an ``(m d, m d)`` symmetric matrix
     (row-major flattening of X): ``P ∇²f P - diag(<x_i, ∇_i f>) P``. Acts on tangent vectors."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
     m, d = X.shape
+    _check_hessian_memory(m, d)
     G = _euclidean_grad(f, X)
     E = torch.autograd.functional.hessian(lambda v: f(v.reshape(m, d)), X.reshape(-1)).detach()
     P = torch.block_diag(*[torch.eye(d, dtype=F64, device=X.device) - torch.outer(x, x) for x in X])
     c = (X * G).sum(dim=1).repeat_interleave(d)
     Hs = P @ E @ P - c[:, None] * P
     return (Hs + Hs.T) / 2  # exact symmetry; the two halves agree to rounding
+
+
+def _check_hessian_memory(m, d):
+    """A dense (m d) x (m d) Hessian (autograd's, the projector, their products: about 5 copies)."""
+    check_memory(5 * 8 * (m * d) ** 2, what=f"the Riemannian Hessian of m={m} points in R^{d} (a dense "
+                 f"(m d) x (m d) matrix)", fix="Use fewer points (a smaller K or n).")
 
 
 def tangent_basis(X) -> torch.Tensor:
@@ -175,7 +212,9 @@ class HessianReport:
 def hessian_min_eig_tangent(f, X, *, rank_tol: float = 1e-9) -> HessianReport:
     """Eigenvalues of the Riemannian Hessian of ``f`` at ``X`` on the tangent space, with the d(d-1)/2
     rotation directions identified and excluded for ``min_eig`` (see :class:`HessianReport`)."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
+    rank_tol = check_positive(rank_tol, "rank_tol")
+    _check_hessian_memory(*X.shape)
     B = tangent_basis(X)
     Ht = B.T @ riemannian_hessian(f, X) @ B
     eig_all = torch.linalg.eigvalsh(Ht)
@@ -200,8 +239,9 @@ def riemannian_newton(f, X, *, steps: int = 20, tol: float = 1e-13):
     this is plain Newton (quadratic convergence). Returns ``(X, grad_norms)``; certify the result with
     :func:`hessian_min_eig_tangent`.
     """
-    X = _points(X).clone()
+    f, X = _objective(f), _points(X).clone()
     steps = check_int(steps, "steps", minimum=0)
+    tol = check_positive(tol, "tol", allow_zero=True)
     m, d = X.shape
     norms = []
     for _ in range(steps):
@@ -368,6 +408,7 @@ def tau_log_ce_bound(hardmax_value: float, tau: float, K: int, N: int):
     """[proved] If the HardMax value m = max_{k,i,j≠k} <w_j - w_k, h_{k,i}> is < 0 then
     m - τ log(2N) <= τ log CE_τ(W, H) <= m + τ log(K-1). Returns the interval (lo, hi)."""
     tau = check_positive(tau, "tau")
+    K, N = check_int(K, "K", minimum=2), check_int(N, "N", minimum=1)
     return hardmax_value - tau * math.log(2 * N), hardmax_value + tau * math.log(max(K - 1, 1))
 
 
@@ -544,10 +585,10 @@ def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0
             r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
             lines.append(",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
                                   for f in SEARCH_FIELDS))
-            path.write_text("\n".join(lines) + "\n")
+            write_atomic(path, "\n".join(lines) + "\n")   # row by row: an interrupted search resumes
             if verbose:
                 print(lines[-1], flush=True)
-    path.write_text("\n".join(lines) + "\n")
+    write_atomic(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -562,12 +603,15 @@ def redo_rows(path, d: int, Ks, *, restarts: int, seed: int = 0):
         lines = [row if ln.startswith(f"{d},{K},") else ln for ln in lines]
         lines.insert(3, f"# Row d={d}, K={K} recomputed with restarts={restarts}: "
                         f"python -m gnc_teach.certify --search --redo {d}:{K} --restarts {restarts}")
-        path.write_text("\n".join(lines) + "\n")
+        write_atomic(path, "\n".join(lines) + "\n")
         print(row, flush=True)
 
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
     """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no search table at {str(path)!r}; make one with "
+                                "`python -m gnc_teach.certify --search --out PATH`.")
     rows = []
     lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
     head = lines[0].split(",")

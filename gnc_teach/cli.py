@@ -5,7 +5,9 @@
     gnc-teach train --data digits --d 3 --tau 0.1 --out run/   train a network, record NC/GNC metrics
 
 Each subcommand registers its options with ``add_arguments(parser)`` and runs with ``run(args)``
-(returning the exit code), so the module that owns the work also owns its command line.
+(returning the exit code), so the module that owns the work also owns its command line. Building the
+parser imports neither torch nor nbformat (``--help`` and argument errors answer at once); the work
+itself imports them. Ctrl-C outside a solver's own handling ends with exit status 130, no traceback.
 """
 from __future__ import annotations
 
@@ -39,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("gnc-teach: interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

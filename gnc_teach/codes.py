@@ -28,6 +28,12 @@ On a GPU the same code runs unchanged (``device="cuda"``); the cost is one (K x 
 step per restart, so K = 100,000, d = 512 is ~10^13 flops per step: expect seconds per step on a
 large GPU (not measured here: this project had no GPU). The exact rho evaluation at the end is a
 separate cost (see :func:`gnc_teach.margins.one_vs_rest_distance`).
+
+Bounded memory and time. Before phase 1 the solvers estimate its buffers (restarts x K x d Adam states,
+chunk x chunk blocks) and refuse, with the size and a number of restarts that would fit, when they
+exceed the available memory (:mod:`gnc_teach._memory`). ``progress=True`` shows a progress bar; Ctrl-C
+(or Jupyter's interrupt) ends phase 1 at the next step and returns the best code so far, evaluated
+exactly, with ``.interrupted = True`` (:mod:`gnc_teach._stop`; a second Ctrl-C stops at once).
 """
 from __future__ import annotations
 
@@ -42,9 +48,12 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
+from ._memory import check_memory, format_bytes
 from ._solvers import polish as _polish
 from ._solvers.sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
-from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread, resolve
+from ._stop import current_stop, interruptible
+from ._tensor import (as_matrix, check_int, check_pair, check_positive, check_seed, compiled_kernels,
+                      one_cpu_thread, power_of_two_scale, resolve, unit_rows)
 from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
 
 __all__ = ["CodeResult", "softmax_code", "tammes_code", "thomson_code", "riesz_energy", "describe_code"]
@@ -61,7 +70,8 @@ class CodeResult:
     ``upper_bound`` = rho_upper_bound(K, d); ``gap`` = upper_bound - rho (for softmax codes);
     ``status`` = "proved optimal (...)" only for proved closed forms, else "best found";
     ``certificate``: dict of residuals (KKT residual of the polish, binding constraints, the
-    one-vs-rest duality gap of the rho evaluation).
+    one-vs-rest duality gap of the rho evaluation); ``interrupted``: True when Ctrl-C ended the search
+    early (the code is the best found until then, its numbers exact).
     """
 
     W: torch.Tensor
@@ -76,6 +86,7 @@ class CodeResult:
     kind: str = "softmax"
     status: str = "best found"
     s: float = 1.0
+    interrupted: bool = False
 
     @property
     def K(self) -> int:
@@ -91,15 +102,19 @@ class CodeResult:
                 f"  rho        = {self.rho:.12f}   (upper bound {self.upper_bound:.12f}, gap {self.gap:.3e})\n"
                 f"  min angle  = {self.min_angle:.9f} deg\n"
                 f"  energy     = {self.energy:.12f}  (Riesz s={self.s:g})\n"
-                f"  restarts   = {self.restarts}, time {self.seconds:.2f} s")
+                f"  restarts   = {self.restarts}, time {self.seconds:.2f} s"
+                + ("\n  interrupted: the best code found before Ctrl-C" if self.interrupted else ""))
 
     def to_dict(self, *, with_W: bool = True) -> dict:
-        """JSON-ready dict (W as a list of rows)."""
+        """JSON-ready dict (W as a list of rows); NaN and infinite numbers (an energy of coincident rows)
+        become None, since JSON has no such values."""
+        finite = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v   # noqa: E731
         out = {"kind": self.kind, "K": self.K, "d": self.d, "rho": self.rho, "min_angle": self.min_angle,
                "energy": self.energy, "s": self.s, "upper_bound": self.upper_bound, "gap": self.gap,
                "status": self.status, "restarts": self.restarts, "seconds": self.seconds,
-               "certificate": {k: (v if not isinstance(v, float) or math.isfinite(v) else None)
-                               for k, v in self.certificate.items()}}
+               "interrupted": self.interrupted}
+        out = {k: finite(v) for k, v in out.items()}
+        out["certificate"] = {k: finite(v) for k, v in self.certificate.items()}
         if with_W:
             out["W"] = self.W.detach().cpu().double().tolist()
         return out
@@ -108,11 +123,25 @@ class CodeResult:
 # ----------------------------------------------------------------------------- shared helpers
 def riesz_energy(W, *, s: float = 1.0) -> float:
     """Riesz s-energy ``sum_{i<j} ||w_i - w_j||^{-s}`` of the rows of ``W (K, d)`` in float64
-    (``s = 0``: logarithmic energy ``-sum log ||w_i - w_j||``). Coincident rows give ``inf``."""
+    (``s = 0``: logarithmic energy ``-sum log ||w_i - w_j||``). Coincident rows give ``inf``.
+
+    A code far from unit size is divided by a power of two c first (exact) and the energy scaled back,
+    E_s(cW) = c^-s E_s(W) (s = 0: minus K(K-1)/2 log c), so neither 1e160 W nor 1e-200 W overflows."""
     W = as_matrix(W, "W", min_rows=2)
     s = check_positive(s, "s", allow_zero=True)
+    X = W.detach().cpu().double()
+    c = power_of_two_scale(X)
+    c = 1.0 if 2.0 ** -8 <= c <= 2.0 ** 8 else c
     with np.errstate(divide="ignore"):
-        return _polish.riesz_energy_np(W.detach().cpu().double().numpy(), s)
+        E = _polish.riesz_energy_np((X / c).numpy(), s)
+    if c == 1.0:
+        return E
+    if s == 0:
+        return E - W.shape[0] * (W.shape[0] - 1) / 2 * math.log(c)
+    try:
+        return E * math.exp(-s * math.log(c)) if E != 0 else 0.0
+    except OverflowError:
+        return math.inf
 
 
 def _exact_rho(Wnp: np.ndarray):
@@ -156,8 +185,9 @@ def _min_angle(Wnp: np.ndarray) -> float:
 def describe_code(W, *, kind: str = "given", s: float = 1.0, certificate=None, restarts=1,
                   seconds=0.0) -> CodeResult:
     """Evaluate any code ``W (K, d)`` (rows are normalised): rho, min angle, energy, bound and status."""
-    W = as_matrix(W, "W", min_rows=2)
-    Wnp = _polish._unit(W.detach().cpu().double().numpy())
+    W = unit_rows(as_matrix(W, "W", min_rows=2), "W")
+    s = check_positive(s, "s", allow_zero=True)
+    Wnp = W.detach().cpu().double().numpy()
     K, d = Wnp.shape
     try:
         rho, _, _, dual_gap = _exact_rho(Wnp)
@@ -172,21 +202,42 @@ def describe_code(W, *, kind: str = "given", s: float = 1.0, certificate=None, r
         status = f"proved optimal (closed form rho* = {star:.12g})"
     with np.errstate(divide="ignore"):
         energy = _polish.riesz_energy_np(Wnp, s)
-    return CodeResult(W=W / W.norm(dim=1, keepdim=True), rho=rho, min_angle=_min_angle(Wnp), energy=energy,
+    return CodeResult(W=W, rho=rho, min_angle=_min_angle(Wnp), energy=energy,
                       upper_bound=float(ub), gap=float(ub) - rho, certificate=cert, restarts=restarts,
                       seconds=seconds, kind=kind, status=status, s=s)
 
 
-def _check_common(K, d, restarts, steps, seed, chunk):
+def _check_common(K, d, restarts, steps, seed, chunk, lr):
+    """The options every solver shares, validated at the boundary; ``lr`` as a (start, end) pair."""
     K = check_int(K, "K", minimum=2)
     d = check_int(d, "d", minimum=1)
     if restarts is not None:
         restarts = check_int(restarts, "restarts", minimum=1)
     if steps is not None:
         steps = check_int(steps, "steps", minimum=1)
-    seed = check_int(0 if seed is None else seed, "seed", minimum=0)
+    seed = check_seed(0 if seed is None else seed)
     chunk = check_int(chunk, "chunk", minimum=1)
-    return K, d, restarts, steps, seed, chunk
+    lr = check_pair(lr, "lr", example="(0.05, 1e-4)")
+    return K, d, restarts, steps, seed, chunk, lr
+
+
+def _check_phase_memory(K, d, R, m, chunk, device, dtype):
+    """The memory guard of phase 1: ``R`` restarts of ``m`` unit rows in R^d (Adam states, gradients and
+    their temporaries, about 12 copies) plus the (R, chunk, chunk) blocks of the soft-min, and the float64
+    start drawn on the host."""
+    item = torch.finfo(dtype).bits // 8
+    c = min(chunk, K)
+    per_restart = item * (12 * m * d + 4 * c * c) + 16 * m * d
+    name = "float32" if dtype == torch.float32 else "float64"
+
+    def fix(free):
+        fits = int(0.8 * free // per_restart)       # leave room for everything else
+        more = (f"restarts={fits} would fit; " if fits >= 1 else "") + \
+            ("" if dtype == torch.float32 else "dtype=torch.float32 halves it; ")
+        return (f"Use fewer restarts ({more}or a smaller K or d, or a GPU with more memory). "
+                f"Each restart needs about {format_bytes(per_restart)}.")
+    check_memory(R * per_restart, what=f"the smooth phase for K={K}, d={d} with restarts={R} ({name})",
+                 fix=fix, device=device)
 
 
 def _defaults(K, restarts, steps, fast):
@@ -275,9 +326,7 @@ def _taus(tau, spread, R, device, dtype, K):
     """
     if spread is None:
         spread = 30.0 if K <= 64 else 3.0
-    if not (isinstance(tau, (tuple, list)) and len(tau) == 2):
-        raise TypeError(f"tau must be a (start, end) pair of temperatures, got {tau!r}.")
-    t0, t1 = check_positive(tau[0], "tau[0]"), check_positive(tau[1], "tau[1]")
+    t0, t1 = check_pair(tau, "tau", example="(0.3, 2e-4)")
     spread = check_positive(spread, "tau_spread")
     lo = math.log(t0 / max(spread, 1.0))
     starts = torch.exp(torch.linspace(lo, math.log(t0), R, dtype=F64)) if R > 1 else torch.tensor([t0], dtype=F64)
@@ -308,12 +357,13 @@ def _kernels():
 PRUNE_AT, PRUNE_C = 5 / 8, 2.0
 
 
-def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False):
+def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=None):
     """Phase 1 for all restarts ``X0 (R, m, d)`` (softmax: rows W then H; ``tied``: Tammes, H = W):
     Riemannian Adam on the soft-min of the margins, annealed. Returns ``(X, min margin per restart)``.
     Small float64 CPU problems run the compiled kernel (same method, restart by restart; with
     ``prune``, restarts far behind after PRUNE_AT of the steps stop there), the rest the batched
-    torch path (GPU, float32, large K; every restart runs to the end)."""
+    torch path (GPU, float32, large K; every restart runs to the end). ``stop`` (a
+    :class:`gnc_teach._stop.Stop`) ends the torch path early, at a step boundary."""
     R, m, d = X0.shape
     K = m if tied else m // 2
     taus, t1 = tau
@@ -337,7 +387,7 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False):
         return torch.cat([gW, gH], 1)
 
     with torch.no_grad():
-        X = riemannian_adam(X0, ascent, steps=steps, lr=lr, tau=tau, progress=bar)
+        X = riemannian_adam(X0, ascent, steps=steps, lr=lr, tau=tau, progress=bar, stop=stop)
         W, H = (X, X) if tied else (X[:, :K], X[:, K:])
         _, proxy, _, _ = softmin_margins(W, H, t1, chunk=chunk)
     if bar is not None:
@@ -346,6 +396,7 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False):
 
 
 # ----------------------------------------------------------------------------- softmax codes
+@interruptible
 @_small_problems_single_threaded
 def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                  steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
@@ -367,12 +418,14 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     Returns a :class:`CodeResult`; the value is a certified lower bound
     rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
     """
-    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     if h_start not in ("w", "random"):
         raise ValueError(f"h_start must be 'w' (start H at W) or 'random' (H independent of W), got {h_start!r}")
     device, dtype = resolve(device, dtype)
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 3)
+    taus = _taus(tau, tau_spread, R, device, dtype, K)
+    _check_phase_memory(K, d, R, 2 * K, chunk, device, dtype)
     t0 = time.perf_counter()
 
     W0 = _start(K, d, R, seed, device, dtype)
@@ -380,20 +433,24 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     H0 = W0 if h_start == "w" else _start(K, d, R, seed + 2**31, device, dtype)
     X0 = torch.cat([W0, H0], 1)
 
+    stop = current_stop()
     bar = _bar(progress, steps, f"softmax K={K} d={d}")
-    X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K),
-                             tied=False, chunk=chunk, bar=bar, prune=fast and top == 1)
+    X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
+                             prune=fast and top == 1, stop=stop)
     order = _distinct_best(X[:, :K], proxy, top)
     best = None
     for r in order:
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
         Wr = _polish._unit(X[r, :K].detach().cpu().double().numpy())
         info = {}
-        if polish:
+        polished = polish and not stop()
+        if polished:
             # phase 1's min margin (a lower bound on rho(Wr): its h_k are unit) and its H start the polish;
             # the smooth optimum is near-degenerate, where the exact evaluation takes its slow route
             Hr = _polish._unit(X[r, K:].detach().cpu().double().numpy())
             Wnp, rho, H, info = _polish.polish_softmax(Wr, _rho_and_h, start=(float(proxy[r]), Hr))
-        if not polish or Wnp is Wr:        # no polished round was kept: evaluate Wr exactly
+        if not polished or Wnp is Wr:        # no polished round was kept: evaluate Wr exactly
             Wnp, rho, H = _evaluable(Wr)
         if best is None or rho > best[1]:
             best = (Wnp, rho, H, info)
@@ -413,6 +470,7 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
 
 
 # ----------------------------------------------------------------------------- Tammes codes
+@interruptible
 @_small_problems_single_threaded
 def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                 steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
@@ -427,30 +485,34 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     temperatures and ``fast=True`` as in :func:`softmax_code` (``tau_spread`` default: 30 for K <= 64, 3
     above). ``.min_angle`` is the objective; ``.rho`` is reported too (rho >= 1 - max cos).
     """
-    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     device, dtype = resolve(device, dtype)
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 3)
     if hops is None:  # cheap for small codes (~0.1 s per hop at K = 30, d = 3)
         hops = 64 if K * d <= 96 and not fast else 0
     hops = check_int(hops, "hops", minimum=0)
+    taus = _taus(tau, tau_spread, R, device, dtype, K)
+    _check_phase_memory(K, d, R, K, chunk, device, dtype)
     t0 = time.perf_counter()
 
+    stop = current_stop()
     bar = _bar(progress, steps, f"tammes K={K} d={d}")
-    X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr,
-                             tau=_taus(tau, tau_spread, R, device, dtype, K), tied=True, chunk=chunk, bar=bar,
-                             prune=fast and top == 1)
+    X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr, tau=taus, tied=True,
+                             chunk=chunk, bar=bar, prune=fast and top == 1, stop=stop)
     best = None
     for r in _distinct_best(X, proxy, top):
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
         Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
         info = {}
-        if polish:
+        if polish and not stop():
             Xnp, info = _polish.polish_tammes(Xnp)
         mc = _polish._max_cos(Xnp)
         if best is None or mc < best[1]:
             best = (Xnp, mc, info)
     Xnp, _, info = best
-    if polish and hops:
+    if polish and hops and not stop():
         Xnp, accepted = _polish.hop_tammes(Xnp, hops=hops, seed=seed)
         info = dict(info, hops=hops, hops_accepted=accepted)
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
@@ -478,6 +540,7 @@ def _tammes_status(K, d, angle):
 
 
 # ----------------------------------------------------------------------------- Thomson / Riesz codes
+@interruptible
 @_small_problems_single_threaded
 def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None, seed: int = 0, device=None,
                  dtype=None, steps: int | None = None, fast: bool = False, polish: bool = True,
@@ -488,28 +551,32 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
     ``top`` lowest-energy restarts. ``.energy`` is E_s at the given ``s``; the tangent-gradient norm is
     in ``.certificate["grad_norm"]``.
     """
-    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     s = check_positive(s, "s")
     device, dtype = resolve(device, dtype)
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 4)
+    _check_phase_memory(K, d, R, K, chunk, device, dtype)
     t0 = time.perf_counter()
 
     def ascent(X, _t):
         return -riesz_energy_grad(X, s, chunk=chunk)[1]
 
+    stop = current_stop()
     bar = _bar(progress, steps, f"thomson K={K} d={d}")
     with torch.no_grad():
         X = riemannian_adam(_start(K, d, R, seed, device, dtype), ascent, steps=steps, lr=lr,
-                            tau=(1.0, 1.0), progress=bar)
+                            tau=(1.0, 1.0), progress=bar, stop=stop)
         E, _ = riesz_energy_grad(X, s, chunk=chunk)
     if bar is not None:
         bar.close()
     best = None
     for r in torch.argsort(E)[:top].tolist():
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
         Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
         info = {}
-        if polish and K * K * d <= 5e7:      # dense pair lists in the L-BFGS polish
+        if polish and K * K * d <= 5e7 and not stop():      # dense pair lists in the L-BFGS polish
             Xnp, info = _polish.polish_riesz(Xnp, s)
         e = _polish.riesz_energy_np(Xnp, s)
         if best is None or e < best[1]:

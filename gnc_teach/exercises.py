@@ -14,6 +14,12 @@
 The output is deterministic (nbformat 4.5, sorted keys, trailing newline), so a test can compare
 ``exercises/`` with a fresh run. Unbalanced markers raise ``ValueError`` naming the file and cell.
 
+No lost work: a destination that resolves to a solution notebook (``dst = src``, or ``exercises/`` a link
+to ``solutions/``) is refused; :func:`make_all` converts and checks every notebook before it writes any,
+and writes each file atomically (temporary file + rename). No leaks: solution markers in a raw cell,
+or any marker left over after the conversion (one not on a line of its own), are an error naming the
+file and cell. An unreadable notebook is reported with its path.
+
 CLI: ``gnc-teach exercises [--check] [--root DIR]`` or ``python -m gnc_teach.exercises``.
 """
 from __future__ import annotations
@@ -25,7 +31,7 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
+from ._io import refuse_source, write_atomic
 
 __all__ = ["make_exercise", "make_all", "exercise_text", "solution_regions", "main"]
 
@@ -33,6 +39,8 @@ BEGIN = re.compile(r"^(?P<indent>[ \t]*)###\s*BEGIN SOLUTION\b[:\s-]*(?P<hint>.*
 END = re.compile(r"^[ \t]*###\s*END SOLUTION\b.*$")
 BEGIN_MS = re.compile(r"^\s*===\s*BEGIN MARK SCHEME\s*===\s*$")
 END_MS = re.compile(r"^\s*===\s*END MARK SCHEME\s*===\s*$")
+# a marker anywhere in a line (not only on a line of its own): none may survive into an exercise
+LEFTOVER = re.compile(r"###\s*(BEGIN|END) SOLUTION|===\s*(BEGIN|END) MARK SCHEME")
 NOTEBOOK_NAME = re.compile(r"^\d\d_.*\.ipynb$")
 DEFAULT_HINT = "fill in this part"
 MARKDOWN_STUB = "*Your answer here.*"
@@ -60,8 +68,14 @@ def _regions(lines, begin, end, where):
                          "END marker on its own line.")
 
 
+def _check_source(source):
+    if not isinstance(source, str):
+        raise TypeError(f"source must be the text of a cell (a str), got {type(source).__name__}.")
+
+
 def solution_regions(source: str, *, where: str = "cell") -> list[list[str]]:
     """The lines strictly between each BEGIN/END SOLUTION pair of ``source`` (one list per region)."""
+    _check_source(source)
     lines = source.splitlines()
     return [lines[a + 1:b] for a, b, _ in _regions(lines, BEGIN, END, where)]
 
@@ -85,13 +99,26 @@ def _code_stub(match) -> list[str]:
 
 def exercise_text(source: str, cell_type: str = "code", *, where: str = "cell") -> tuple[str, int]:
     """The exercise version of one cell's source and the number of solution regions replaced
-    (mark-scheme regions are dropped but not counted)."""
+    (mark-scheme regions are dropped but not counted). A raw cell with a solution marker is an error:
+    nbgrader replaces solutions only in code and markdown cells, so it would be copied verbatim."""
+    _check_source(source)
     if cell_type == "code":
-        return _replace(source, BEGIN, END, _code_stub, where)
-    if cell_type == "markdown":
+        text, count = _replace(source, BEGIN, END, _code_stub, where)
+    elif cell_type == "markdown":
         text, _ = _replace(source, BEGIN_MS, END_MS, lambda m: [], where + " (mark scheme)")
-        return _replace(text, BEGIN, END, lambda m: [MARKDOWN_STUB], where)
-    return source, 0
+        text, count = _replace(text, BEGIN, END, lambda m: [MARKDOWN_STUB], where)
+    elif cell_type == "raw":
+        if LEFTOVER.search(source):
+            raise ValueError(f"{where} is a raw cell with a solution marker; its text would reach the exercise "
+                             "unchanged. Make it a markdown or code cell.")
+        return source, 0
+    else:
+        raise ValueError(f"cell_type must be 'code', 'markdown' or 'raw', got {cell_type!r}.")
+    left = LEFTOVER.search(text)
+    if left:
+        raise ValueError(f"{where}: the marker {left.group(0)!r} is not on a line of its own, so the solution "
+                         "around it would leak into the exercise. Put each marker on its own line.")
+    return text, count
 
 
 def _cell_id(index: int, source: str) -> str:
@@ -99,14 +126,33 @@ def _cell_id(index: int, source: str) -> str:
     return hashlib.sha1(f"{index}:{source}".encode()).hexdigest()[:8]
 
 
-def make_exercise(src_path, dst_path=None) -> nbformat.NotebookNode:
-    """Read the solution notebook ``src_path``, return its exercise version; write it to ``dst_path``.
+def _read(path):
+    """The notebook at ``path`` (nbformat 4), or an error that names the file."""
+    import nbformat
 
-    Raises ``ValueError`` (naming the file and the cell index) for unbalanced markers.
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such notebook file.")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        cells = nb.cells
+    except Exception as exc:  # noqa: BLE001  (nbformat raises several types for a broken file)
+        raise ValueError(f"{path}: not a valid Jupyter notebook ({type(exc).__name__}: {exc})"[:400]) from None
+    if not isinstance(cells, list):
+        raise ValueError(f"{path}: not a valid Jupyter notebook (no list of cells).")
+    return nb
+
+
+def make_exercise(src_path, dst_path=None):
+    """Read the solution notebook ``src_path``, return its exercise version (an ``nbformat.NotebookNode``);
+    write it to ``dst_path`` (atomically).
+
+    Raises ``ValueError`` (naming the file and the cell index) for unbalanced or leaking markers, for an
+    invalid notebook, and for a ``dst_path`` that is ``src_path`` or a link to it.
     """
     src_path = Path(src_path)
-    nb = nbformat.read(src_path, as_version=4)
-    nb = copy.deepcopy(nb)
+    if dst_path is not None:
+        refuse_source(dst_path, [src_path], name="dst_path")
+    nb = copy.deepcopy(_read(src_path))
     nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata.pop("widgets", None)
     for i, cell in enumerate(nb.cells):
@@ -122,13 +168,13 @@ def make_exercise(src_path, dst_path=None) -> nbformat.NotebookNode:
                                          "locked": False, "schema_version": 3, "solution": True,
                                          "task": False}
     if dst_path is not None:
-        dst_path = Path(dst_path)
-        dst_path.parent.mkdir(parents=True, exist_ok=True)
-        dst_path.write_bytes(_to_bytes(nb))
+        write_atomic(dst_path, _to_bytes(nb), sources=[src_path], name="dst_path")
     return nb
 
 
 def _to_bytes(nb) -> bytes:
+    import nbformat
+
     text = nbformat.writes(nb, version=4)
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
 
@@ -144,17 +190,23 @@ def make_all(root=".", *, check: bool = False) -> list[Path]:
 
     Writes only files whose bytes change and returns them. With ``check=True`` writes nothing and
     returns the exercise files that are stale, missing, or have no solution notebook (orphans).
+    Every notebook is converted before any is written (one broken solution leaves ``exercises/`` as it
+    was), a destination that resolves to a solution notebook is refused, and each file is written
+    atomically.
     """
     root = Path(root)
+    pairs = list(_pairs(root))
+    sources = [src for src, _ in pairs]
+    for _, dst in pairs:
+        refuse_source(dst, sources, name="exercise notebook")
+    made = [(dst, _to_bytes(make_exercise(src))) for src, dst in pairs]
     stale = []
-    for src, dst in _pairs(root):
-        data = _to_bytes(make_exercise(src))
+    for dst, data in made:
         if dst.exists() and dst.read_bytes() == data:
             continue
         stale.append(dst)
         if not check:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(data)
+            write_atomic(dst, data, sources=sources, name="exercise notebook")
     if check:
         sources = {src.name for src, _ in _pairs(root)}
         stale += [p for p in sorted((root / "exercises").glob("*.ipynb"))

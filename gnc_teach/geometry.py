@@ -8,7 +8,8 @@ import math
 
 import torch
 
-from ._tensor import as_matrix, check_int, resolve
+from ._memory import check_memory
+from ._tensor import as_array, as_matrix, check_int, check_positive, check_seed, resolve, unit_rows
 
 __all__ = [
     "simplex_etf", "regular_polygon", "cross_polytope", "cube", "random_rotation", "random_sphere",
@@ -17,14 +18,32 @@ __all__ = [
 
 
 def _generator(seed):
-    return torch.Generator().manual_seed(int(seed))
+    return torch.Generator().manual_seed(0 if seed is None else check_seed(seed))
+
+
+#: entries of one block of a blockwise K x K computation (32 MB in float64): max_cos, is_simplex_etf
+BLOCK_ENTRIES = 1 << 22
+
+
+def _block_rows(K: int, chunk=None) -> int:
+    """Rows per block so that a (rows, K) block has at most BLOCK_ENTRIES entries (or ``chunk`` rows)."""
+    if chunk is not None:
+        return check_int(chunk, "chunk", minimum=1)
+    return max(1, min(K, BLOCK_ENTRIES // max(K, 1)))
+
+
+def _check_square(K: int, what: str, *, itemsize: int = 8, copies: float = 1, device=None, fix: str = ""):
+    """The memory guard for a K x K result (``copies`` of it at once)."""
+    check_memory(copies * itemsize * K * K, what=f"{what} (K={K}, a K x K matrix)", device=device,
+                 fix=fix or "Use a smaller K.")
 
 
 def random_rotation(d: int, *, seed=None, device=None, dtype=None) -> torch.Tensor:
     """A Haar-random orthogonal ``(d, d)`` matrix (QR of a Gaussian with sign fix)."""
     d = check_int(d, "d", minimum=1)
     device, dtype = resolve(device, dtype)
-    g = _generator(0 if seed is None else seed)
+    g = _generator(seed)
+    check_memory(4 * 8 * d * d, what=f"random_rotation(d={d}) (d x d matrices)", fix="Use a smaller d.")
     A = torch.randn(d, d, generator=g, dtype=torch.float64)
     Q, R = torch.linalg.qr(A)
     s = torch.sign(torch.diagonal(R))
@@ -38,8 +57,10 @@ def random_sphere(K: int, d: int, *, seed=None, batch=None, device=None, dtype=N
     K = check_int(K, "K", minimum=1)
     d = check_int(d, "d", minimum=1)
     device, dtype = resolve(device, dtype)
-    g = _generator(0 if seed is None else seed)
+    g = _generator(seed)
     shape = (K, d) if batch is None else (check_int(batch, "batch", minimum=1), K, d)
+    check_memory(3 * 8 * math.prod(shape), what=f"random_sphere of shape {shape}",
+                 fix="Use a smaller K, d or batch.")
     X = torch.randn(*shape, generator=g, dtype=torch.float64)
     return normalize_rows(X).to(device=device, dtype=dtype)
 
@@ -70,9 +91,12 @@ def simplex_etf(K: int, d: int | None = None, *, seed=None, device=None, dtype=N
             "classes the ETF does not exist; use a softmax code instead (gnc_teach.softmax_code)."
         )
     device, dtype = resolve(device, dtype)
+    g = None if seed is None else _generator(seed)
+    check_memory(8 * (2 * K * K + 3 * K * d + (4 * d * d if seed is not None else 0)),
+                 what=f"simplex_etf(K={K}, d={d}) (K x K and K x d float64 matrices)", fix="Use a smaller K.")
     W = math.sqrt(K / (K - 1)) * _sum_zero_basis(K)
     W = torch.cat([W, torch.zeros(K, d - (K - 1), dtype=torch.float64)], dim=1)
-    if seed is not None:
+    if g is not None:
         W = W @ random_rotation(d, seed=seed, device="cpu", dtype=torch.float64).T
     return W.to(device=device, dtype=dtype)
 
@@ -100,12 +124,14 @@ def cube(*, device=None, dtype=None) -> torch.Tensor:
     return (X / math.sqrt(3)).to(device=device, dtype=dtype)
 
 
-def normalize_rows(W: torch.Tensor) -> torch.Tensor:
-    """Rows divided by their Euclidean norms (works on any leading batch shape)."""
-    n = W.norm(dim=-1, keepdim=True)
-    if (n == 0).any():
-        raise ValueError("W has a zero row, which cannot be normalised to the unit sphere.")
-    return W / n
+def normalize_rows(W) -> torch.Tensor:
+    """Rows divided by their Euclidean norms (any leading batch shape; a tensor, array or nested list).
+
+    A tensor keeps its device, dtype and autograd history; NaN/inf entries and zero rows are errors."""
+    V = as_array(W, "W")
+    if isinstance(W, torch.Tensor) and W.is_floating_point():
+        V = W
+    return unit_rows(V, "W")
 
 
 def perturb(W, eps: float, *, seed=0) -> torch.Tensor:
@@ -115,8 +141,7 @@ def perturb(W, eps: float, *, seed=0) -> torch.Tensor:
     W. Used to test a claimed optimum or bound *near* its equality case instead of at random codes.
     """
     W = as_matrix(W, "W").to(torch.float64)
-    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}.")
+    eps = check_positive(eps, "eps", allow_zero=True)
     V = torch.randn(W.shape, generator=_generator(seed), dtype=torch.float64, device=W.device)
     V = V - (V * W).sum(dim=1, keepdim=True) * W
     return normalize_rows(W + eps * normalize_rows(V))
@@ -125,16 +150,19 @@ def perturb(W, eps: float, *, seed=0) -> torch.Tensor:
 def gram(W) -> torch.Tensor:
     """The Gram matrix W W^T, ``(K, K)``, of the rows of ``W`` ``(K, d)``."""
     W = as_matrix(W, "W")
+    _check_square(W.shape[0], "gram(W)", itemsize=W.element_size(), device=W.device)
     return W @ W.T
 
 
-def max_cos(W, *, chunk: int = 4096) -> float:
+def max_cos(W, *, chunk: int | None = None) -> float:
     """max_{j != k} cos(w_j, w_k) over the rows of ``W`` ``(K, d)``, K >= 2.
 
-    Rows are normalised first. Computed in row chunks, so memory is O(chunk * K), not O(K^2).
+    Rows are normalised first. Computed in blocks of ``chunk`` rows (default: a (chunk, K) block holds
+    at most 2^22 entries, 32 MB in float64), so memory is O(chunk * K), not O(K^2).
     """
     W = normalize_rows(as_matrix(W, "W", min_rows=2))
     K = W.shape[0]
+    chunk = _block_rows(K, chunk)
     best = -math.inf
     for s in range(0, K, chunk):
         C = W[s:s + chunk] @ W.T
@@ -144,7 +172,7 @@ def max_cos(W, *, chunk: int = 4096) -> float:
     return min(best, 1.0)
 
 
-def min_angle(W, *, chunk: int = 4096) -> float:
+def min_angle(W, *, chunk: int | None = None) -> float:
     """The smallest pairwise angle between rows of ``W``, in degrees: arccos(max_cos(W))."""
     return math.degrees(math.acos(max(-1.0, max_cos(W, chunk=chunk))))
 
@@ -161,10 +189,19 @@ def simplex_bound(K: int) -> float:
 
 
 def is_simplex_etf(W, *, tol: float = 1e-8) -> bool:
-    """True when the rows of ``W`` are unit vectors with every pairwise inner product -1/(K-1) within ``tol``."""
-    W = as_matrix(W, "W", min_rows=2)
+    """True when the rows of ``W`` are unit vectors with every pairwise inner product -1/(K-1) within ``tol``.
+
+    Checked in blocks of rows (memory O(K) per row of a block, never K x K), stopping at the first block
+    that fails."""
+    W = as_matrix(W, "W", min_rows=2).to(torch.float64)
+    tol = check_positive(tol, "tol", allow_zero=True)
     K = W.shape[0]
-    G = W.to(torch.float64) @ W.to(torch.float64).T
-    target = torch.full_like(G, -1.0 / (K - 1))
-    target.fill_diagonal_(1.0)
-    return bool((G - target).abs().max() <= tol)
+    rows = _block_rows(K)
+    for s in range(0, K, rows):
+        G = W[s:s + rows] @ W.T
+        target = torch.full_like(G, -1.0 / (K - 1))
+        idx = torch.arange(s, min(s + rows, K), device=W.device)
+        target[idx - s, idx] = 1.0
+        if not bool((G - target).abs().max() <= tol):
+            return False
+    return True

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ._memory import check_memory
+from ._stop import current_stop, interruptible
 from ._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
 
 __all__ = ["gaps", "ce_loss", "tau_ce", "hinge", "sample_margins", "hardmax_objective",
@@ -46,6 +48,9 @@ def _inputs(W, H, y):
     if H.shape[0] and int(y.max()) >= W.shape[0]:
         raise ValueError(f"y has label {int(y.max())} but W has only K={W.shape[0]} rows; labels must "
                          "lie in 0..K-1.")
+    N, K = H.shape[0], W.shape[0]   # the (N, K) gaps and a few temporaries of their size
+    check_memory(4 * W.element_size() * N * K, what=f"the (N, K) logits for N={N} features and K={K} classes",
+                 fix="Pass the features in batches (the per-sample outputs concatenate).", device=W.device)
     return W, H, y
 
 
@@ -153,18 +158,22 @@ class TauSweep:
     rho_star: float | None
     rho_best: float | None
     seconds: float
+    interrupted: bool = False
 
     def as_dict(self) -> dict:
         """``{τ: ρ}``, the format that ``check.tau_sweep`` accepts."""
         return dict(zip(self.taus, self.rho))
 
 
+@interruptible
 def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restarts: int = 1,
               device=None, dtype=None, **train_kwargs) -> TauSweep:
     """Train the spherical UFM once per τ in ``taus`` and collect ρ(W) and the per-sample margins.
 
     Thin loop over ``gnc_teach.models.ufm.train_spherical_ufm`` (same seed for every τ, so only τ changes).
     ``steps=None`` keeps the trainer's default; extra keyword arguments are passed to the trainer.
+    Ctrl-C ends the sweep after the current training, returning the temperatures done so far
+    (``.interrupted``).
     """
     from . import margins as _margins  # lazy: keeps the pure loss functions above import-light
     from .models.ufm import train_spherical_ufm
@@ -181,6 +190,7 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
     start = time.perf_counter()
     results, rhos, margs = [], [], []
     small_cpu = resolve(device, dtype)[0].type == "cpu" and K * n * d * restarts <= 100_000
+    stop = current_stop()
     for tau in taus:
         with one_cpu_thread(small_cpu):
             res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
@@ -190,5 +200,7 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
         results.append(res)
         rhos.append(float(_margins.rho(W / W.norm(dim=1, keepdim=True))))
         margs.append(sample_margins(W, H, res.y).cpu())
-    return TauSweep(K, d, n, taus, rhos, margs, results, _margins.known_rho_star(K, d),
+        if stop():                          # Ctrl-C: keep the temperatures done so far
+            break
+    return TauSweep(K, d, n, taus[:len(results)], rhos, margs, results, _margins.known_rho_star(K, d),
                     best_known_rho(K, d), time.perf_counter() - start)

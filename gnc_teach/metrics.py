@@ -19,6 +19,10 @@ GNC (Jiang et al. 2024), on ℓ2-normalised features h/||h||; μ_k are their cla
 The centring by μ_G mirrors NC3 for networks with a bias. The spherical UFM has no bias and μ_G need not
 vanish: for the optimal code {±e1, ±e2, e3} with every feature equal to its row, gnc3 ≈ 0.0155 while
 gnc3_uncentred = gnc3_margin = 0.
+
+Memory: the pairwise statistics of NC2 are accumulated over blocks of rows (O(K) memory per row of a
+block, never a K x K matrix); :func:`code_distance`, which sorts all K(K-1)/2 cosines, checks that they
+fit in memory first.
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ._tensor import as_labels, as_matrix, check_int
+from ._memory import check_memory
+from ._tensor import as_labels, as_matrix, as_vector, check_int, check_positive
 
 __all__ = [
     "class_means", "within_class_spread", "nc1", "nc2", "NC2", "nc2_equinorm", "nc2_equiangle",
@@ -96,15 +101,17 @@ def within_class_spread(H, y, *, K=None) -> float:
     return float((per_class / torch.bincount(y, minlength=K).to(H.dtype)).max())
 
 
-def _pinv_psd(S, rtol):
+def _pinv_psd(S, rtol, scale):
     """Moore-Penrose pseudo-inverse of a symmetric PSD matrix by a full eigendecomposition.
 
     Keeps every eigenvalue above rtol·λ_max, so it works for any rank, including K > d+1 where Σ_B has
     full rank d (a truncated SVD with a fixed k = K-1 components would fail there, since k must be < d).
+    ``scale`` is the size of the entries S was computed from (mean ||h||²): a λ_max at rounding level of
+    it (class means that coincide up to rounding) counts as 0, not as a tiny spread to divide by.
     """
     lam, V = torch.linalg.eigh(S)
     top = lam.max()
-    if top <= 0:
+    if top <= 64 * torch.finfo(S.dtype).eps * scale:
         raise ValueError("all class means coincide (Σ_B = 0), so NC1 = tr(Σ_W Σ_B^†)/K is undefined.")
     keep = lam > rtol * top
     return (V[:, keep] / lam[keep]) @ V[:, keep].T
@@ -117,12 +124,16 @@ def nc1(H, y, *, K=None, rtol: float = 1e-10) -> float:
     mean of all features. The pseudo-inverse keeps eigenvalues of Σ_B above ``rtol``·λ_max; any K and d.
     """
     H, y, K = _features(H, y, K=K)
+    rtol = check_positive(rtol, "rtol")
+    if K < 2:
+        raise ValueError(f"NC1 compares within-class with between-class spread, so it needs K >= 2 classes; "
+                         f"got K={K} (y has a single class).")
     M = _means(H, y, K)
     Mc = M - H.mean(dim=0)
     D = H - M[y]
     Sw = D.T @ D / H.shape[0]
     Sb = Mc.T @ Mc / K
-    return float(torch.trace(Sw @ _pinv_psd(Sb, rtol)) / K)
+    return float(torch.trace(Sw @ _pinv_psd(Sb, rtol, float(H.pow(2).sum(1).mean()))) / K)
 
 
 # ----------------------------------------------------------------------------- NC2
@@ -135,23 +146,41 @@ def nc2_equinorm(M) -> float:
     return float(r.std(unbiased=False) / r.mean())
 
 
-def _pair_cos(M):
+#: entries of one (rows, K) block of pairwise cosines (32 MB in float64)
+PAIR_BLOCK = 1 << 22
+
+
+def _pair_cos_blocks(M):
+    """The unit rows of ``M`` and a generator of blocks of cos(m_j, m_k) over the pairs j < k (1-D
+    tensors; together every pair once), a few rows at a time: memory O(PAIR_BLOCK), not K²."""
     U = _unit_rows(as_matrix(M, "M", min_rows=2).to(torch.float64), "M")
     K = U.shape[0]
-    iu = torch.triu_indices(K, K, offset=1, device=U.device)
-    return (U @ U.T)[iu[0], iu[1]], K
+    rows = max(1, min(K, PAIR_BLOCK // K))
+
+    def blocks():
+        for s in range(0, K - 1, rows):
+            C = U[s:s + rows] @ U.T
+            r = torch.arange(s, min(s + rows, K), device=U.device)
+            yield C[torch.arange(K, device=U.device)[None, :] > r[:, None]]   # the pairs j > k of rows k
+    return U, blocks
 
 
 def nc2_equiangle(M) -> float:
-    """std of cos(m_j, m_k) over the distinct pairs j < k of the rows of ``M`` (0 = equiangular)."""
-    c, _ = _pair_cos(M)
-    return float(c.std(unbiased=False))
+    """std of cos(m_j, m_k) over the distinct pairs j < k of the rows of ``M`` (0 = equiangular).
+
+    Two passes over blocks of pairs (mean, then mean squared deviation): O(K) memory per block row."""
+    U, blocks = _pair_cos_blocks(M)
+    K = U.shape[0]
+    n = K * (K - 1) // 2
+    mean = sum(float(c.sum()) for c in blocks()) / n
+    return (sum(float((c - mean).pow(2).sum()) for c in blocks()) / n) ** 0.5
 
 
 def nc2_maxangle(M) -> float:
     """mean over pairs j < k of |cos(m_j, m_k) + 1/(K-1)| (0 = simplex-ETF angles)."""
-    c, K = _pair_cos(M)
-    return float((c + 1.0 / (K - 1)).abs().mean())
+    U, blocks = _pair_cos_blocks(M)
+    K = U.shape[0]
+    return sum(float((c + 1.0 / (K - 1)).abs().sum()) for c in blocks()) / (K * (K - 1) // 2)
 
 
 @dataclass(frozen=True)
@@ -215,12 +244,12 @@ def nc4(W, H, y, *, b=None) -> float:
     W = as_matrix(W, "W")
     H, y, K = _features(H, y, K=W.shape[0])
     W = _classifier(W, K, H.shape[1], H)
+    N = H.shape[0]   # the (N, K) logits and distances to the class means
+    check_memory(3 * 8 * N * W.shape[0], what=f"nc4 for N={N} features and K={W.shape[0]} classes",
+                 fix="Use a subset of the features.", device=H.device)
     logits = H @ W.T
-    if b is not None:
-        b = torch.as_tensor(b, dtype=torch.float64, device=H.device)
-        if b.shape != (W.shape[0],):
-            raise ValueError(f"b must have shape ({W.shape[0]},) (one bias per row of W), got {tuple(b.shape)}.")
-        logits = logits + b
+    if b is not None:  # one finite bias per row of W
+        logits = logits + as_vector(b, "b", n=W.shape[0], device=H.device, dtype=torch.float64)
     ncc = torch.cdist(H, _means(H, y, K)).argmin(dim=1)
     return float((logits.argmax(dim=1) != ncc).to(torch.float64).mean())
 
@@ -303,6 +332,10 @@ def code_distance(A, B) -> float:
     if A.shape[0] != B.shape[0]:
         raise ValueError(f"A has K={A.shape[0]} rows but B has K={B.shape[0]}; codes must have the same K.")
     K = A.shape[0]
+    # per code: the K x K Gram matrix, the pair indices (2 x 8 bytes per pair), the cosines and their sort
+    check_memory(2 * 8 * (K * K + 2 * K * K), what=f"code_distance (K={K}: all K(K-1)/2 pairwise cosines, sorted)",
+                 fix="Use a smaller K (compare a subset of the rows, or compare one_vs_rest_distance instead).",
+                 device=A.device)
     iu = torch.triu_indices(K, K, offset=1, device=A.device)
     a = torch.sort((A @ A.T)[iu[0], iu[1]]).values
     b = torch.sort((B @ B.T)[iu[0], iu[1]]).values

@@ -51,3 +51,11 @@ def test_required_dependencies_are_present_with_lower_bounds_only():
 
 def test_python_requirement():
     assert _pyproject()["requires-python"] == ">=3.10"
+
+
+def test_slow_marker_says_how_to_run_the_slow_tests():
+    # `pytest -m slow` only selects them (conftest.py skips them unless --run-slow is given)
+    text = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    slow = next(m for m in text if m.startswith("slow:"))
+    assert "--run-slow" in slow and "-m slow" not in slow
+    assert "--run-slow" in (ROOT / "conftest.py").read_text()

@@ -104,12 +104,14 @@ def riesz_energy_grad(X: torch.Tensor, s: float, *, chunk: int = 2048):
 
 
 def riemannian_adam(X: torch.Tensor, ascent, *, steps: int, lr=(0.05, 1e-4), tau=(0.1, 1e-3),
-                    betas=(0.9, 0.999), progress=None) -> torch.Tensor:
+                    betas=(0.9, 0.999), progress=None, stop=None) -> torch.Tensor:
     """Maximise with Riemannian Adam on unit rows. ``ascent(X, tau) -> gradient (R, m, d)``.
 
     ``lr`` and ``tau`` are ``(start, end)`` pairs interpolated geometrically over ``steps``; a start
     temperature may be a ``(R,)`` tensor (one per restart: different restarts explore differently);
-    ``progress`` is an optional tqdm-like object with ``update(1)``.
+    ``progress`` is an optional tqdm-like object with ``update(1)``; ``stop`` an optional callable
+    asked after every step (:class:`gnc_teach._stop.Stop`): when it returns True the current iterate
+    is returned.
     """
     X = normalize(X)
     m = torch.zeros_like(X)
@@ -128,4 +130,6 @@ def riemannian_adam(X: torch.Tensor, ascent, *, steps: int, lr=(0.05, 1e-4), tau
         X = normalize(X + lr_t * step)
         if progress is not None:
             progress.update(1)
+        if stop is not None and stop():
+            break
     return X

@@ -4,18 +4,28 @@ A check never crashes: whatever the student passes (a wrong type, a stub that ra
 ``NotImplementedError``, a function that returns garbage), it answers with a short message.
 With the environment variable ``GNC_TEACH_STRICT_CHECKS=1`` (set by the test suite), a failed check
 raises ``AssertionError`` so that solution notebooks fail loudly under nbval.
+
+A check never hangs or ends the kernel either: it runs under a time limit (:data:`TIME_LIMIT` seconds,
+or ``GNC_TEACH_CHECK_TIME_LIMIT``), so a student function that sleeps or loops forever gets "your
+function took longer than N s"; ``sys.exit()`` in the student's code and Ctrl-C during a check become
+short messages too. The limit uses a timer signal on the main thread (the code is interrupted where it
+is); elsewhere the check runs in a helper thread that is abandoned, still running, when time is up.
 """
 from __future__ import annotations
 
 import functools
 import math
 import os
+import signal
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 PASS, FAIL = "✅", "❌"
+#: seconds a whole check (all its calls of the student's function) may take
+TIME_LIMIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -101,20 +111,83 @@ def as_scalar(value, what: str) -> float:
     return value
 
 
+class TimeUp(BaseException):
+    """Raised into a check whose time limit has passed (a BaseException, so that a student's
+    ``except Exception`` cannot swallow it)."""
+
+
+def time_limit() -> float:
+    """The time limit of a check in seconds: ``GNC_TEACH_CHECK_TIME_LIMIT`` if set, else :data:`TIME_LIMIT`."""
+    try:
+        value = float(os.environ.get("GNC_TEACH_CHECK_TIME_LIMIT", TIME_LIMIT))
+    except ValueError:
+        return TIME_LIMIT
+    return value if value > 0 and math.isfinite(value) else TIME_LIMIT
+
+
+def _run_limited(fn, args, kwargs, seconds):
+    """``fn(*args, **kwargs)``, raising :class:`TimeUp` after ``seconds``.
+
+    On the main thread a real-time timer (SIGALRM) interrupts the call where it is, and the previous
+    handler and timer are restored afterwards. Elsewhere (or without SIGALRM, on Windows) the call runs
+    in a daemon thread; when time is up the check answers and the thread is left to finish on its own.
+    """
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        def on_alarm(signum, frame):
+            raise TimeUp
+        old_handler = signal.signal(signal.SIGALRM, on_alarm)
+        old_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old_handler)
+            if old_timer[0]:                      # someone else's timer was running: give it back
+                signal.setitimer(signal.ITIMER_REAL, *old_timer)
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
+            box["error"] = exc
+    worker = threading.Thread(target=target, daemon=True, name="gnc-teach check")
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeUp
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def checker(fn):
     """Decorate a check body ``fn(*args) -> str`` (the success message) that raises :class:`Fail`.
 
     The wrapper prints and returns a :class:`CheckResult`; any unexpected exception in the body is
-    reported as a failure, never propagated (unless strict mode is on and the check failed).
+    reported as a failure, never propagated (unless strict mode is on and the check failed). The body
+    runs under :func:`time_limit`; ``sys.exit()`` and Ctrl-C inside it are reported, not propagated.
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        limit = time_limit()
         try:
-            result = CheckResult(fn.__name__, True, fn(*args, **kwargs) or "correct.")
+            result = CheckResult(fn.__name__, True, _run_limited(fn, args, kwargs, limit) or "correct.")
         except Fail as exc:
             result = CheckResult(fn.__name__, False, str(exc))
         except NotImplementedError:
             result = CheckResult(fn.__name__, False, "not implemented yet: replace the stub with your code.")
+        except TimeUp:
+            result = CheckResult(fn.__name__, False,
+                                 f"your function took longer than {limit:g} s, the time limit of this check. "
+                                 "Hint: look for a loop that never ends (or a sleep), or a step far slower "
+                                 "than needed.")
+        except SystemExit as exc:
+            result = CheckResult(fn.__name__, False,
+                                 f"your function called sys.exit({'' if exc.code is None else repr(exc.code)}), "
+                                 "which would end the kernel. Hint: return the result instead.")
+        except KeyboardInterrupt:
+            result = CheckResult(fn.__name__, False, "interrupted (Ctrl-C) before the check finished.")
         except Exception as exc:  # a check must never crash on student input
             result = CheckResult(fn.__name__, False,
                                  f"could not check this answer ({type(exc).__name__}: {exc}).")

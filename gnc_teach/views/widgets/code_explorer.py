@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from ..._tensor import check_int
 from ...gallery import GRID, KINDS, gallery_entry
 
 __all__ = ["code_view", "code_label", "code_explorer", "draw_code"]
@@ -58,6 +59,11 @@ def code_explorer(*, kind: str = "softmax", K: int = 8, d: int = 3, draw: bool =
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not a code the explorer shows; use one of {KINDS}.")
+    if d not in (2, 3):
+        raise ValueError(f"d={d!r}: the explorer draws codes on the circle (d=2) or the sphere (d=3).")
+    K = check_int(K, "K", minimum=2, maximum=min(GRID[2], GRID[3]))
     kind_w = widgets.Dropdown(options=list(KINDS), value=kind, description="objective")
     d_w = widgets.ToggleButtons(options=[2, 3], value=d, description="d")
     K_w = widgets.IntSlider(value=K, min=2, max=min(GRID[2], GRID[3]), description="K",

@@ -96,6 +96,8 @@ class ETFExplorer:
     """Controller behind :func:`etf_explorer`; ``.widget`` is the ipywidgets box, ``.view`` the state."""
 
     def __init__(self, K=4, d=3, *, max_K=12, max_d=12, draw_figures=True):
+        max_K, max_d = check_int(max_K, "max_K", minimum=2), check_int(max_d, "max_d", minimum=1)
+        K, d = check_int(K, "K", minimum=2, maximum=max_K), check_int(d, "d", minimum=1, maximum=max_d)
         widgets = _widgets()
         self.K = widgets.IntSlider(value=K, min=2, max=max_K, description="K (classes)")
         self.d = widgets.IntSlider(value=d, min=1, max=max_d, description="d (dim)")

@@ -47,7 +47,10 @@ def margin_view(W, k: int, h, *, details=None) -> dict:
     k = check_int(k, "k", minimum=0)
     if k >= K:
         raise ValueError(f"k={k} is not a class of W with K={K} rows; use 0 <= k < K.")
-    h = torch.as_tensor(np.asarray(h, dtype=np.float64)).reshape(-1)
+    try:
+        h = torch.as_tensor(np.asarray(h, dtype=np.float64)).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"h must be a vector of {d} numbers, got {h!r}.") from None
     if h.shape[0] != d or not torch.isfinite(h).all() or float(h.norm()) == 0:
         raise ValueError(f"h must be a finite nonzero vector of length d={d}, got shape {tuple(h.shape)}.")
     h = h / h.norm()
@@ -103,6 +106,10 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    if code not in CODES:
+        raise ValueError(f"code={code!r} is not a demo code; use one of {CODES}.")
+    K = check_int(K, "K", minimum=3, maximum=12)
+    k = check_int(k, "k", minimum=0, maximum=K - 1)
     code_w = widgets.Dropdown(options=list(CODES), value=code, description="code")
     K_w = widgets.IntSlider(value=K, min=3, max=12, description="K", continuous_update=False)
     k_w = widgets.IntSlider(value=k, min=0, max=K - 1, description="class k", continuous_update=False)
