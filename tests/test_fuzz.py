@@ -513,17 +513,14 @@ add(EX + "exercise_text", "x", cell_type=5, name="cell_type")
 add(EX + "solution_regions", None, name="source")
 
 # --- exercise checks: the student's function sleeps, spins, exits, returns junk, ...
-_CHECKS = ["simplex_etf", "welch_gap", "class_means", "nc1", "spread_points", "hull_distance",
-           "margin_direction", "softmax_bound", "tau_ce", "hardmax_objective", "riemannian_gradient",
-           "sphere_hessian", "certificate", "rattler"]
+_CHECKS = ["ufm_training", "spread_points", "hull_certificate", "rho_from_scratch", "beat_the_gallery",
+           "tau_ce", "hardmax_objective", "riemannian_gradient", "sphere_hessian", "certificate", "rattler"]
 for i, check in enumerate(_CHECKS):
     add(CK + check, quitter, name="", expect="feedback")
     add(CK + check, returns_text, name="", expect="feedback")
     add(CK + check, interrupter, name="", expect="feedback")
     if i % 3 == 0:
         add(CK + check, sleeper if i % 2 == 0 else spinner, name="", expect="feedback")
-add(CK + "not_optimal", "cube", "abc", name="", expect="feedback")
-add(CK + "not_optimal", "cube", quitter, name="", expect="feedback")
 add(CK + "tau_sweep", {"a": 1}, name="", expect="feedback")
 add(CK + "tau_sweep", None, name="", expect="feedback")
 
@@ -558,6 +555,8 @@ for argv, opt in [
     (["nonsense"], "COMMAND"),
     ([], "COMMAND"),
     (["exercises", "--root", "/no/such/dir"], "--root"),
+    (["course"], "directory"),
+    (["course", "/no/such/dir/course", "--root", "/no/such/dir"], "root"),
 ]:
     add(CLI, argv, name=opt, expect="exit2")
 add(CLI, ["code", "thomson", "--K", "3", "--d", "1", "--fast", "--json"], name="", expect="json")
