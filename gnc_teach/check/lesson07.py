@@ -107,7 +107,7 @@ def deep_linear_training(fn):
     return "both settings agree with the closed form to 1e-6, minority collapse included."
 
 
-@checker
+@checker(limit=90.0)   # the student's 60 s budget plus the reference computations
 def global_minimum(fn, budget: float = 60.0):
     """``fn(n, lam_W, lam_H, M) -> (layers, H)``: an optimisation strategy for the bias-free MSE deep linear
     UFM. Judged on :data:`GLOBAL_MINIMUM_INSTANCES` (M = 2, 3, where spurious minima are common): each
