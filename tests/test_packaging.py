@@ -32,9 +32,19 @@ def _environment_specs():
     return specs
 
 
+def _expand(specs, extras):
+    """``specs`` with each self-reference ``gnc-teach[extra]`` replaced by that extra's packages."""
+    out = []
+    for spec in specs:
+        m = re.match(r"^gnc-teach\[(\w+)\]$", spec.strip())
+        out += _expand(extras[m.group(1)], extras) if m else [spec]
+    return out
+
+
 def test_environment_and_pyproject_list_the_same_packages():
     project = _pyproject()
-    pip_names = {_name(s) for s in project["dependencies"] + project["optional-dependencies"]["test"]}
+    extras = project["optional-dependencies"]
+    pip_names = {_name(s) for s in project["dependencies"] + _expand(extras["test"], extras)}
     conda_names = {CONDA_TO_PIP.get(_name(s), _name(s)) for s in _environment_specs()} - {"python", "pip"}
     assert pip_names == conda_names, (
         f"only in pyproject: {sorted(pip_names - conda_names)}; only in environment.yml: "
@@ -45,7 +55,8 @@ def test_required_dependencies_are_present_with_lower_bounds_only():
     deps = _pyproject()["dependencies"]
     names = {_name(s) for s in deps}
     assert {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "nbval"} <= names
-    for spec in deps + _pyproject()["optional-dependencies"]["test"] + _environment_specs():
+    extras = _pyproject()["optional-dependencies"]
+    for spec in deps + _expand(extras["test"], extras) + _environment_specs():
         assert "==" not in spec and "<" not in spec, f"use a lower bound only, not {spec!r}"
 
 
