@@ -301,7 +301,8 @@ def test_exercise_hides_solutions_and_ships_no_outputs(solution):
     assert "widgets" not in ex.metadata
 
 
-KIND = re.compile(r"^#+ Exercise (\d+) — .+ \((proof|from scratch|open-ended), ≈ (\d+) min\)$", re.M)
+# "## Exercise N — title (kind, ≈ T min)" or, under a heading, "**Exercise N (kind, ≈ T min).**"
+KIND = re.compile(r"^(?:#+ |\*\*)Exercise (\d+)\b.*?\((proof|from scratch|open-ended), ≈ (\d+) min\)", re.M)
 
 
 @pytest.mark.parametrize("solution", ANNOTATED, ids=[p.name for p in ANNOTATED])
@@ -309,14 +310,16 @@ def test_annotated_notebook_follows_the_conventions(solution):
     nb = nbformat.read(solution, as_version=4)
     cells = nb.cells
     roles = [cell_role(c.cell_type, c.source).kind for c in cells]
-    headings = [KIND.search(c.source) for c in cells if c.cell_type == "markdown"]
-    headings = [m for m in headings if m]
-    assert headings, f"{solution.name}: no heading '## Exercise N — title (kind, ≈ T min)'"
-    kinds = {m.group(2) for m in headings}
+    stated = {}                                     # exercise number -> (kind, minutes), first statement
+    for c in cells:
+        for m in KIND.finditer(c.source) if c.cell_type == "markdown" else ():
+            stated.setdefault(int(m.group(1)), (m.group(2), int(m.group(3))))
+    assert stated, f"{solution.name}: no exercise states its kind and time, e.g. '(proof, ≈ 25 min)'"
+    kinds = {kind for kind, _ in stated.values()}
     assert kinds == {"proof", "from scratch", "open-ended"}, f"{solution.name}: kinds {kinds}"
-    minutes = sum(int(m.group(3)) for m in headings)
+    minutes = sum(t for _, t in stated.values())
     assert 60 <= minutes <= 120, f"{solution.name}: exercises take {minutes} min; a lesson's take 1–2 hours"
-    assert [int(m.group(1)) for m in headings] == list(range(1, len(headings) + 1))
+    assert list(stated) == list(range(1, len(stated) + 1)), f"{solution.name}: exercises numbered {list(stated)}"
     for i, role in enumerate(roles):
         if role == "tests":
             assert roles[i - 1] == "code", f"{solution.name}: cell {i}, a test cell not right after a solution cell"
