@@ -101,6 +101,7 @@ def test_cli_builds_a_static_site_with_solutions(tmp_path, capsys):
         html = (out / "lessons" / p.name.replace(".ipynb", ".html")).read_text()
         assert "VBox(children" not in html and "cdn." not in html
         assert f"mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/lessons/{p.name}" in html
+        assert (out / "_sources" / "lessons" / p.name).read_bytes() == p.read_bytes()  # the download button
     meta = json.loads((out / "site.json").read_text())
     assert sum(len(v) for v in meta["twins"].values()) == len(EXPLORERS)
 

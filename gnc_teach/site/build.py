@@ -187,6 +187,12 @@ def build_site(root=".", out=None, *, execute: bool = False, with_solutions: boo
         if keep_sources:
             shutil.copytree(stage, out.parent / (out.name + "-sources"), dirs_exist_ok=True)
         lines = [ln for ln in warnings.read_text().splitlines() if ln.strip()] if warnings.exists() else []
+    # the pages' download buttons serve _sources/: give readers the repository's notebooks, not the
+    # staged copies (whose twin outputs and "run live" box belong to the website)
+    for folder in ("lessons", "exercises", "solutions"):
+        for src in pages.notebooks(root, folder):
+            if (out / "_sources" / folder / src.name).exists():
+                shutil.copy(src, out / "_sources" / folder / src.name)
     built = sorted(str(p.relative_to(out)) for p in out.rglob("*.html") if "_static" not in p.parts)
     (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static/ and friends as they are
     (out / "site.json").write_text(json.dumps(dict(twins=twins, pages=built), indent=1))
