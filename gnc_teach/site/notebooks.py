@@ -91,7 +91,12 @@ def add_live_box(nb, box: str) -> None:
     nb.cells.insert(at, nbformat.v4.new_markdown_cell(box))
 
 
-def execute(nb, *, cwd, timeout: int = 900) -> None:
-    """Run ``nb`` top to bottom in a fresh kernel, in directory ``cwd`` (raises on the first error)."""
+def execute(nb, *, cwd, timeout: int = 300) -> None:
+    """Run ``nb`` top to bottom in a fresh kernel, in directory ``cwd``; raises on the first error, or
+    when one cell runs longer than ``timeout`` seconds (a lesson takes ~90 s at most in all)."""
+    import os
+
     from nbclient import NotebookClient
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the inline backend, so figures are kept
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute(env=env)

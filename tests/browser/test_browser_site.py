@@ -23,6 +23,10 @@ from gnc_teach.site.build import build_site
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    # keep-alive: one connection per page instead of one per file, so the browser does not churn
+    # through ephemeral ports that kernels started by other tests are about to bind
+    protocol_version = "HTTP/1.1"
+
     def log_message(self, *args):
         pass
 
