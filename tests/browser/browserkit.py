@@ -97,25 +97,40 @@ FIGURE_SIGNATURE = """el => Array.from(el.querySelectorAll('img, svg.main-svg, c
     .map(n => n.tagName === 'IMG' ? n.src : n.tagName === 'CANVAS' ? n.toDataURL() : n.outerHTML).join('|')"""
 
 
-def move_first_slider(container) -> str:
-    """Press an arrow key on the first ipywidgets slider handle in ``container`` (towards the side
-    with room); returns a description of the move."""
-    handle = container.locator(".noUi-handle").first
-    handle.scroll_into_view_if_needed()
-    now, hi = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
-    key = "ArrowLeft" if now >= hi else "ArrowRight"
-    handle.focus()
-    handle.press(key)
-    return f"{key} on the slider at {now}"
+def move_first_control(container) -> str:
+    """Move the first control of the ipywidgets explorer in ``container``: an arrow key on its first
+    slider handle (towards the side with room), else the next option of its first dropdown, else an
+    unselected toggle button. Returns a description of the move."""
+    handle = container.locator(".noUi-handle")
+    if handle.count():
+        handle = handle.first
+        handle.scroll_into_view_if_needed()
+        now, hi = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
+        key = "ArrowLeft" if now >= hi else "ArrowRight"
+        handle.focus()
+        handle.press(key)
+        return f"{key} on the slider at {now}"
+    select = container.locator(".widget-dropdown select")
+    if select.count():
+        options = select.first.locator("option").all_inner_texts()
+        current = select.first.evaluate("el => el.selectedIndex")
+        select.first.select_option(index=(current + 1) % len(options))
+        return f"option {options[(current + 1) % len(options)]!r} of the dropdown"
+    toggle = container.locator(".widget-toggle-button:not(.mod-active), .widget-toggle-buttons button:not(.mod-active)")
+    if toggle.count():
+        label = toggle.first.inner_text()
+        toggle.first.click()
+        return f"toggle {label!r}"
+    raise AssertionError("the explorer has no slider, dropdown or toggle button to move")
 
 
 def control_changes_figure(container, folder: Path, name: str, *, timeout: float = 60) -> str | None:
-    """Move the first slider of the explorer in ``container`` and wait for its figure to change;
+    """Move the first control of the explorer in ``container`` and wait for its figure to change;
     screenshots ``<name>-before.png`` / ``-after.png`` in ``folder``. None when it changed, else what failed."""
-    container.locator("img").first.wait_for(timeout=60_000)  # the explorer has drawn its figure
+    container.locator("img, svg.main-svg, canvas").first.wait_for(timeout=60_000)  # the figure is drawn
     before = container.evaluate(FIGURE_SIGNATURE)
     container.screenshot(path=str(folder / f"{name}-before.png"))
-    how = move_first_slider(container)
+    how = move_first_control(container)
     after = wait_figure_change(container, before, timeout=timeout)
     container.screenshot(path=str(folder / f"{name}-after.png"))
     return None if after != before else f"{how} did not change the figure"
