@@ -1,4 +1,5 @@
 """Lesson-03 self-checks: right answers pass, typical mistakes fail with a hint, nothing crashes."""
+import functools
 import math
 import time
 
@@ -102,12 +103,17 @@ def test_trainer_check_never_prints_the_reference_run():
 
 
 # ----------------------------------------------------------------------------- the predictor
-def fitted_predictor():
-    """A right answer: ρ_best − a τ² − b τ³ − c τ⁴ fitted to certified optima at five temperatures."""
+@functools.lru_cache(maxsize=1)
+def _fit():
     path = certify.certified_ufm_path(8, 3, 1, [0.3, 0.2, 0.1, 0.05, 0.025, 0.0125], seed=0, warm_steps=300)[1:]
     t = np.array([p.tau for p in path])
     gaps = np.array([BEST - p.rho_upper for p in path])
-    coef = np.linalg.lstsq(np.stack([t**2, t**3, t**4], 1), gaps, rcond=None)[0]
+    return np.linalg.lstsq(np.stack([t**2, t**3, t**4], 1), gaps, rcond=None)[0]
+
+
+def fitted_predictor():
+    """A right answer: ρ_best − a τ² − b τ³ − c τ⁴ fitted to certified optima at five temperatures."""
+    coef = _fit()
     return lambda tau: BEST - float(coef @ np.array([tau**2, tau**3, tau**4]))
 
 
