@@ -514,8 +514,8 @@ add(EX + "solution_regions", None, name="source")
 
 # --- exercise checks: the student's function sleeps, spins, exits, returns junk, ...
 _CHECKS = ["simplex_etf", "welch_gap", "class_means", "nc1", "spread_points", "hull_distance",
-           "margin_direction", "softmax_bound", "tau_ce", "hardmax_objective", "riemannian_gradient",
-           "sphere_hessian", "certificate", "rattler"]
+           "margin_direction", "softmax_bound"]
+_CHECKS += ["small_tau_trainer", "rho_predictor", "saddle_direction", "newton_step", "spurious_minimum"]
 for i, check in enumerate(_CHECKS):
     add(CK + check, quitter, name="", expect="feedback")
     add(CK + check, returns_text, name="", expect="feedback")
@@ -524,8 +524,9 @@ for i, check in enumerate(_CHECKS):
         add(CK + check, sleeper if i % 2 == 0 else spinner, name="", expect="feedback")
 add(CK + "not_optimal", "cube", "abc", name="", expect="feedback")
 add(CK + "not_optimal", "cube", quitter, name="", expect="feedback")
-add(CK + "tau_sweep", {"a": 1}, name="", expect="feedback")
-add(CK + "tau_sweep", None, name="", expect="feedback")
+add(CK + "rho_predictor", lambda: (lambda tau: 0.7), taus=[-1], name="", expect="feedback")
+add(CK + "rho_predictor", lambda: (lambda tau: 0.7), taus="abc", name="", expect="feedback")
+add(CK + "small_tau_trainer", None, name="", expect="feedback")
 
 # --- validation helpers
 add(TS + "check_int", 1.5, "n", name="n")
