@@ -5,26 +5,32 @@ A check never crashes: whatever the student passes (a wrong type, a stub that ra
 With the environment variable ``GNC_TEACH_STRICT_CHECKS=1`` (set by the test suite), a failed check
 raises ``AssertionError`` so that solution notebooks fail loudly under nbval.
 
-A check never hangs or ends the kernel either: it runs under a time limit (:data:`TIME_LIMIT` seconds,
-or ``GNC_TEACH_CHECK_TIME_LIMIT``), so a student function that sleeps or loops forever gets "your
-function took longer than N s"; ``sys.exit()`` in the student's code and Ctrl-C during a check become
-short messages too. The limit uses a timer signal on the main thread (the code is interrupted where it
-is); elsewhere the check runs in a helper thread that is abandoned, still running, when time is up.
+A check never hangs or ends the kernel either. The student's code has a time budget per check: every
+call made through :func:`call_student` (or :func:`run_student`) counts against it, the package's own
+work (reference solutions, training the package's model) does not. The budget is :data:`TIME_LIMIT`
+seconds, or what the check declares (``@checker(time_limit=...)``, e.g. a search the student runs for
+minutes), or ``GNC_TEACH_CHECK_TIME_LIMIT`` for every check. A student function that sleeps or loops
+forever gets "your function took longer than N s"; ``sys.exit()`` in the student's code and Ctrl-C
+during a check become short messages too. The limit uses a timer signal on the main thread (the code is
+interrupted where it is); elsewhere the student's call runs in a helper thread that is abandoned, still
+running, when time is up. This is the one mechanism of every lesson's checks.
 """
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 PASS, FAIL = "✅", "❌"
-#: seconds a whole check (all its calls of the student's function) may take
+#: seconds the student's code may take in one check (all its calls together), unless the check says otherwise
 TIME_LIMIT = 30.0
 
 
@@ -51,12 +57,31 @@ class Fail(Exception):
     """Raised inside a check body to report a specific failure message."""
 
 
+_budget = threading.local()     # .left: seconds of student time left in the running check (None: no limit)
+
+
+def run_student(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` for student code, charged to the running check's time budget (raising
+    :class:`TimeUp` when it is spent); its exceptions propagate as they are (see :func:`call_student`)."""
+    left = getattr(_budget, "left", None)
+    if left is None:
+        return fn(*args, **kwargs)
+    if left <= 0:
+        raise TimeUp
+    t0 = time.monotonic()
+    try:    # at least 1 ms: a timer of 0 (a sub-microsecond one rounds to 0) would never fire
+        return _run_limited(fn, args, kwargs, max(left, 1e-3))
+    finally:
+        _budget.left = left - (time.monotonic() - t0)
+
+
 def call_student(fn, *args, **kwargs):
-    """Call the student's function, turning its exceptions into friendly :class:`Fail` messages."""
+    """Call the student's function (under the check's time budget, :func:`run_student`), turning its
+    exceptions into friendly :class:`Fail` messages."""
     if not callable(fn):
         raise Fail(f"expected a function, got {type(fn).__name__}. Pass the function itself, without ().")
     try:
-        return fn(*args, **kwargs)
+        return run_student(fn, *args, **kwargs)
     except NotImplementedError:
         raise Fail("not implemented yet: replace the `raise NotImplementedError` stub with your code.")
     except Fail:
@@ -116,13 +141,14 @@ class TimeUp(BaseException):
     ``except Exception`` cannot swallow it)."""
 
 
-def time_limit() -> float:
-    """The time limit of a check in seconds: ``GNC_TEACH_CHECK_TIME_LIMIT`` if set, else :data:`TIME_LIMIT`."""
+def time_limit(default: float = TIME_LIMIT) -> float:
+    """The student-time budget of a check in seconds: ``GNC_TEACH_CHECK_TIME_LIMIT`` if set (for every
+    check), else the check's own ``default``."""
     try:
-        value = float(os.environ.get("GNC_TEACH_CHECK_TIME_LIMIT", TIME_LIMIT))
+        value = float(os.environ.get("GNC_TEACH_CHECK_TIME_LIMIT", default))
     except ValueError:
-        return TIME_LIMIT
-    return value if value > 0 and math.isfinite(value) else TIME_LIMIT
+        return default
+    return value if value > 0 and math.isfinite(value) else default
 
 
 def _run_limited(fn, args, kwargs, seconds):
@@ -161,18 +187,26 @@ def _run_limited(fn, args, kwargs, seconds):
     return box["value"]
 
 
-def checker(fn):
+def checker(fn=None, *, time_limit: float | str = TIME_LIMIT):
     """Decorate a check body ``fn(*args) -> str`` (the success message) that raises :class:`Fail`.
 
     The wrapper prints and returns a :class:`CheckResult`; any unexpected exception in the body is
-    reported as a failure, never propagated (unless strict mode is on and the check failed). The body
-    runs under :func:`time_limit`; ``sys.exit()`` and Ctrl-C inside it are reported, not propagated.
+    reported as a failure, never propagated (unless strict mode is on and the check failed). The student's
+    code in the body has a budget of ``time_limit`` seconds (:data:`TIME_LIMIT`; a string names the check's
+    parameter that holds it, e.g. ``"budget"``); ``sys.exit()`` and Ctrl-C inside it are reported, not
+    propagated. Use as ``@checker`` or ``@checker(time_limit=300)``.
     """
+    if fn is None:
+        return functools.partial(checker, time_limit=time_limit)
+    signature = inspect.signature(fn)
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        limit = time_limit()
+        limit = _limit_of(time_limit, signature, args, kwargs)
+        outer = getattr(_budget, "left", None)
+        _budget.left = limit
         try:
-            result = CheckResult(fn.__name__, True, _run_limited(fn, args, kwargs, limit) or "correct.")
+            result = CheckResult(fn.__name__, True, fn(*args, **kwargs) or "correct.")
         except Fail as exc:
             result = CheckResult(fn.__name__, False, str(exc))
         except NotImplementedError:
@@ -191,9 +225,27 @@ def checker(fn):
         except Exception as exc:  # a check must never crash on student input
             result = CheckResult(fn.__name__, False,
                                  f"could not check this answer ({type(exc).__name__}: {exc}).")
+        finally:
+            _budget.left = outer
         print(result)
         if not result.passed and os.environ.get("GNC_TEACH_STRICT_CHECKS") == "1":
             raise AssertionError(str(result))
         return result
 
     return wrapper
+
+
+def _limit_of(spec, signature, args, kwargs) -> float:
+    """The budget of one check call: a number, or the value of the check's parameter named ``spec``."""
+    if isinstance(spec, str):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            bound = None
+        if bound is not None:
+            bound.apply_defaults()
+            value = bound.arguments.get(spec)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value):
+                return time_limit(float(value))
+        return time_limit(signature.parameters[spec].default)
+    return time_limit(spec)

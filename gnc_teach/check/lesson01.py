@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .. import geometry, metrics
-from ._core import Fail, as_array, as_scalar, call_student, checker
+from ._core import Fail, as_array, as_scalar, call_student, checker, run_student
 
 __all__ = ["simplex_etf", "simplex_gap", "class_means", "nc1", "spread_points"]
 
@@ -49,7 +49,7 @@ def simplex_etf(fn):
                        "Hint: the rows of the centred identity I_K - 11ᵀ/K all make the same angle.")
     for K, d in [(5, 3), (4, 1)]:
         try:
-            fn(K, d)
+            run_student(fn, K, d)
         except ValueError as exc:
             if not str(exc).strip():
                 raise Fail(f"your function({K}, {d}) raises ValueError without a message. Hint: "
