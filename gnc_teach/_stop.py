@@ -13,8 +13,12 @@ installed on the main thread (Python delivers signals there); elsewhere ``stop()
 budget, and a KeyboardInterrupt is not caught.
 
 For a whole function, ``@interruptible`` runs it inside ``stop_on_interrupt()``, its loops ask
-``current_stop()()``, and the result it returns gets ``.interrupted = True`` (with one warning, from the
-outermost interruptible call only) when Ctrl-C stopped it.
+``current_stop()()``, and the result it returns gets ``.interrupted = True`` (``["interrupted"] = True``
+for a dict) with one warning, from the outermost interruptible call only, when Ctrl-C stopped it.
+
+Long loops also show their progress when asked: ``with progress_bar(progress, total, desc) as bar`` is the
+one tqdm bar of the package (on stderr, removed when done), or None; a loop calls :func:`tick` once per
+step (advance the bar, ask the stop flag).
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ import threading
 import time
 import warnings
 
-__all__ = ["Stop", "stop_on_interrupt", "current_stop", "interruptible", "warn_stopped"]
+__all__ = ["Stop", "stop_on_interrupt", "current_stop", "interruptible", "warn_stopped", "progress_bar", "tick"]
 
 _active: list["Stop"] = []
 _previous = None
@@ -83,13 +87,16 @@ def current_stop() -> Stop:
 
 def interruptible(fn):
     """Decorator: run ``fn`` inside :func:`stop_on_interrupt`; when Ctrl-C stopped it, set ``.interrupted``
-    on the result it returned (the best so far) and warn once."""
+    (or the key ``"interrupted"`` of a dict) on the result it returned (the best so far) and warn once."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with stop_on_interrupt() as stop:
             result = fn(*args, **kwargs)
         if stop.interrupted:
-            result.interrupted = True
+            if isinstance(result, dict):
+                result["interrupted"] = True
+            else:
+                result.interrupted = True
             if not _active:                 # nested calls (a sweep of trainings): the outermost one says it
                 warn_stopped(stop, " ".join(filter(None, (fn.__name__, stop.note))), stacklevel=3)
         return result
@@ -102,3 +109,29 @@ def warn_stopped(stop: Stop, what: str, *, stacklevel: int = 3) -> None:
     flag = " (its .interrupted is True)" if stop.interrupted else ""
     warnings.warn(f"{what} {why}; returning the best result found until then{flag}.", RuntimeWarning,
                   stacklevel=stacklevel)
+
+
+@contextlib.contextmanager
+def progress_bar(progress: bool, total: int, desc: str, **options):
+    """``with progress_bar(...) as bar``: a tqdm progress bar of ``total`` steps labelled ``desc`` on stderr,
+    closed (and removed) at the end of the block; None when ``progress`` is false. ``options`` go to tqdm
+    (e.g. ``unit="epoch"``, ``initial``)."""
+    if not progress:
+        yield None
+        return
+    import sys
+
+    from tqdm.auto import tqdm
+    bar = tqdm(total=total, desc=desc, leave=False, file=sys.stderr, **options)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def tick(bar, stop) -> bool:
+    """One step of a loop is done: advance ``bar`` (if any) and return whether ``stop`` (a :class:`Stop`,
+    if any) says to leave the loop now."""
+    if bar is not None:
+        bar.update(1)
+    return stop is not None and stop()

@@ -1,11 +1,14 @@
 """Device/dtype resolution and input validation shared by every module (the one validation layer).
 
 Every public function validates at the boundary with these helpers, so that bad input gets a
-``ValueError``/``TypeError`` naming the parameter instead of a stack trace from inside torch: integers
-and seeds (:func:`check_int`, :func:`check_seed`), positive numbers and (start, end) pairs
-(:func:`check_positive`, :func:`check_pair`), finite arrays, matrices, vectors and labels
-(:func:`as_array`, :func:`as_matrix`, :func:`as_vector`, :func:`as_labels`), and overflow-free scaling
-(:func:`unit_rows`, :func:`power_of_two_scale`). Memory is guarded in :mod:`gnc_teach._memory`.
+``ValueError``/``TypeError`` naming the parameter instead of a stack trace from inside torch: integers,
+seeds, flags and objects of the package (:func:`check_int`, :func:`check_seed`, :func:`check_bool`,
+:func:`check_type`), positive numbers, fractions
+and (start, end) pairs (:func:`check_positive`, :func:`check_fraction`, :func:`check_pair`), finite arrays,
+matrices, vectors and labels (:func:`as_array`, :func:`as_matrix`, :func:`as_vector`, :func:`as_labels`;
+``keep_grad=True`` keeps a tensor's autograd graph, for losses), seeded generators (:func:`generator`),
+unit rows (:func:`require_unit_rows`) and overflow-free scaling (:func:`unit_rows`, :func:`power_of_two_scale`). Memory is guarded in
+:mod:`gnc_teach._memory`, long loops stop cleanly in :mod:`gnc_teach._stop`.
 
 Also here: where the numba-compiled kernels are loaded from and cached (:func:`compiled_kernels`,
 :func:`numba_cache_dir`).
@@ -26,8 +29,8 @@ import numpy as np
 import torch
 
 __all__ = ["default_device", "resolve", "as_matrix", "as_array", "as_vector", "as_labels", "check_int",
-           "check_positive", "check_seed", "check_pair", "unit_rows", "power_of_two_scale", "one_cpu_thread",
-           "compiled_kernels"]
+           "check_positive", "check_seed", "check_bool", "check_type", "check_fraction", "check_pair", "generator", "unit_rows",
+           "require_unit_rows", "power_of_two_scale", "one_cpu_thread", "compiled_kernels"]
 
 #: seeds are integers 0 <= seed <= SEED_MAX (torch's generators take 64-bit seeds; the solvers derive a
 #: second stream as seed + 2**31, so the top of the 64-bit range is kept free)
@@ -62,12 +65,12 @@ def _user_cache_dir() -> Path | None:
 
 
 def _writable(folder: Path) -> bool:
+    from ._io import write_error
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
-        return True
     except OSError:
         return False
+    return write_error(folder) is None
 
 
 @functools.cache
@@ -165,6 +168,39 @@ def check_seed(seed, name: str = "seed") -> int:
     return check_int(seed, name, minimum=0, maximum=SEED_MAX)
 
 
+def generator(seed, name: str = "seed") -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with the validated ``seed`` (None means 0), or ``seed`` itself when
+    it already is a generator (to draw several arrays from one stream). Every random start of the package
+    is drawn on the CPU from one, so a seeded run is the same on every device."""
+    if isinstance(seed, torch.Generator):
+        return seed
+    return torch.Generator().manual_seed(0 if seed is None else check_seed(seed, name))
+
+
+def check_type(value, cls, name: str, *, what: str):
+    """``value`` if it is an instance of ``cls`` (a class or a tuple of classes); else a TypeError naming
+    ``name``: "``name`` must be ``what``, got <its type>" (``what`` says where such a value comes from)."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}.")
+    return value
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` as a bool: True or False (a numpy bool too), never a truthy string such as "no"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}.")
+    return bool(value)
+
+
+def check_fraction(value, name: str, *, allow_zero: bool = False) -> float:
+    """``value`` as a float in (0, 1), or [0, 1) with ``allow_zero``, or raise naming ``name``."""
+    value = check_positive(value, name, allow_zero=allow_zero)
+    if value >= 1:
+        raise ValueError(f"{name} must be a fraction {'in [0, 1)' if allow_zero else 'strictly between 0 and 1'}, "
+                         f"got {name}={value}.")
+    return value
+
+
 def check_pair(value, name: str, *, example: str) -> tuple[float, float]:
     """A ``(start, end)`` pair of finite positive numbers (an annealed step size or temperature)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -185,10 +221,11 @@ def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
     return value
 
 
-def as_array(A, name: str, *, device=None, dtype=None, min_dim: int = 1):
+def as_array(A, name: str, *, device=None, dtype=None, min_dim: int = 1, keep_grad: bool = False):
     """Validate a finite real array with at least ``min_dim`` dimensions (tensor, ndarray or nested list)
-    and return it as a tensor (see :func:`as_matrix`, the 2-D case)."""
-    T = _real_tensor(A, name)
+    and return it as a tensor (see :func:`as_matrix`, the 2-D case). ``keep_grad``: a tensor keeps its
+    autograd graph (a loss's input); otherwise it is detached."""
+    T = _real_tensor(A, name, keep_grad)
     if T.dim() < min_dim:
         raise ValueError(f"{name} must be at least {min_dim}-D, got shape {tuple(T.shape)}.")
     return _finite(T, name, device, dtype)
@@ -202,9 +239,9 @@ def as_vector(v, name: str, *, n: int, device=None, dtype=None):
     return _finite(T, name, device, dtype)
 
 
-def _real_tensor(A, name):
+def _real_tensor(A, name, keep_grad=False):
     if isinstance(A, torch.Tensor):
-        T = A.detach()
+        T = A if keep_grad else A.detach()
     elif isinstance(A, (np.ndarray, list, tuple)):
         keep = isinstance(A, np.ndarray) and A.dtype in (np.float32, np.float64)
         try:
@@ -225,18 +262,20 @@ def _finite(T, name, device, dtype):
     if dtype is not None or device is not None:
         T = T.to(device=device if device is not None else T.device,
                  dtype=dtype if dtype is not None else T.dtype)
-    if not torch.isfinite(T).all():
+    if not torch.isfinite(T.detach()).all():
         raise ValueError(f"{name} contains NaN or infinite entries; pass finite values.")
     return T
 
 
-def as_matrix(A, name: str, *, device=None, dtype=None, min_rows: int = 1, cols: int | None = None):
+def as_matrix(A, name: str, *, device=None, dtype=None, min_rows: int = 1, cols: int | None = None,
+              keep_grad: bool = False):
     """Validate a 2-D real array (tensor, ndarray or nested list) and return it as a tensor.
 
     Keeps the tensor's own device/dtype unless ``device``/``dtype`` are given; integer input becomes
     float64. Raises for the wrong type, the wrong number of dimensions, too few rows, or NaN/inf.
+    ``keep_grad`` as in :func:`as_array`.
     """
-    T = _real_tensor(A, name)
+    T = _real_tensor(A, name, keep_grad)
     if T.dim() != 2:
         raise ValueError(f"{name} must be 2-D, got shape {tuple(T.shape)}; a single vector needs "
                          f"{name}[None, :].")
@@ -254,6 +293,8 @@ def power_of_two_scale(A) -> float:
     (distances, energies) can work on ``A / c`` and scale the answer back: no overflow of squared norms
     for entries near 1e160, no underflow to zero near 1e-200.
     """
+    if not isinstance(A, torch.Tensor):
+        raise TypeError(f"A must be a torch.Tensor, got {type(A).__name__}.")
     top = float(A.detach().abs().max()) if A.numel() else 0.0
     return math.ldexp(1.0, math.frexp(top)[1]) if top > 0 else 1.0
 
@@ -270,6 +311,16 @@ def unit_rows(A, name: str):
         raise ValueError(f"{name} has a zero row, which cannot be normalised to the unit sphere.")
     B = A / torch.ldexp(torch.ones_like(top), torch.frexp(top).exponent)
     return B / B.norm(dim=-1, keepdim=True)
+
+
+def require_unit_rows(T, name: str, *, tol: float):
+    """``T`` (a validated tensor ``(..., d)``) if its rows have norm 1 within ``tol``; else a ValueError naming
+    ``name`` that says how far they are and how to fix it."""
+    err = float((T.detach().norm(dim=-1) - 1).abs().max()) if T.numel() else 0.0
+    if err > tol:
+        raise ValueError(f"the rows of {name} must be unit vectors (max | ||row|| - 1 | = {err:.2e} > {tol:g}); "
+                         f"normalise them first, e.g. with gnc_teach.normalize_rows({name}).")
+    return T
 
 
 def as_labels(y, name: str, *, n: int | None, K: int | None = None, device=None):

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import torch
 
-from ._io import write_atomic
+from ._io import read_table, table_row, write_atomic
 from ._memory import check_memory
-from ._tensor import as_labels, as_matrix, check_int, check_positive
+from ._solvers.sphere_opt import tangent
+from ._tensor import as_labels, as_matrix, check_int, check_positive, require_unit_rows
 
 __all__ = [
     "spherical_ce", "ufm_objective", "stack", "unstack", "project_tangent", "riemannian_gradient",
@@ -109,18 +110,14 @@ def _points(X, name="X", *, unit_tol=1e-8):
     X = as_matrix(X, name).to(F64)
     if X.shape[1] < 2:
         raise ValueError(f"{name} must have d >= 2 columns (points on S^(d-1)), got shape {tuple(X.shape)}.")
-    err = float((X.norm(dim=1) - 1).abs().max())
-    if err > unit_tol:
-        raise ValueError(f"the rows of {name} must be unit vectors (max | ||x_i|| - 1 | = {err:.2e}); "
-                         "normalise them first, e.g. with gnc_teach.normalize_rows.")
-    return X
+    return require_unit_rows(X, name, tol=unit_tol)
 
 
 def project_tangent(X, G) -> torch.Tensor:
     """Row-wise projection onto the tangent spaces: ``g_i - <x_i, g_i> x_i`` (rows of X unit)."""
     if as_matrix(X, "X").shape != as_matrix(G, "G").shape:
         raise ValueError(f"G must have the shape of X {tuple(X.shape)}, got {tuple(G.shape)}.")
-    return G - (X * G).sum(dim=1, keepdim=True) * X
+    return tangent(X, G)
 
 
 def _objective(f):
@@ -582,9 +579,7 @@ def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0
             if (d, K) in old:
                 lines.append(old[(d, K)])
                 continue
-            r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
-            lines.append(",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
-                                  for f in SEARCH_FIELDS))
+            lines.append(table_row(softmax_vs_tammes(d, K, restarts=restarts, seed=seed), SEARCH_FIELDS))
             write_atomic(path, "\n".join(lines) + "\n")   # row by row: an interrupted search resumes
             if verbose:
                 print(lines[-1], flush=True)
@@ -597,9 +592,7 @@ def redo_rows(path, d: int, Ks, *, restarts: int, seed: int = 0):
     path = Path(path)
     lines = path.read_text().splitlines()
     for K in Ks:
-        r = softmax_vs_tammes(d, K, restarts=restarts, seed=seed)
-        row = ",".join("" if r[f] is None else (f"{r[f]:.15g}" if isinstance(r[f], float) else str(r[f]))
-                       for f in SEARCH_FIELDS)
+        row = table_row(softmax_vs_tammes(d, K, restarts=restarts, seed=seed), SEARCH_FIELDS)
         lines = [row if ln.startswith(f"{d},{K},") else ln for ln in lines]
         lines.insert(3, f"# Row d={d}, K={K} recomputed with restarts={restarts}: "
                         f"python -m gnc_teach.certify --search --redo {d}:{K} --restarts {restarts}")
@@ -609,23 +602,13 @@ def redo_rows(path, d: int, Ks, *, restarts: int, seed: int = 0):
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
     """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no search table at {str(path)!r}; make one with "
-                                "`python -m gnc_teach.certify --search --out PATH`.")
-    rows = []
-    lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
-    head = lines[0].split(",")
-    for ln in lines[1:]:
-        row = {}
-        for k, v in zip(head, ln.split(",")):
-            if k == "verdict":
-                row[k] = v
-            elif k in ("d", "K", "rattlers_softmax_best", "rattlers_tammes"):
-                row[k] = int(v)
-            else:
-                row[k] = float(v) if v else None
-        rows.append(row)
-    return rows
+    def parse(key, text):
+        if key == "verdict":
+            return text
+        if key in ("d", "K", "rattlers_softmax_best", "rattlers_tammes"):
+            return int(text)
+        return float(text) if text else None
+    return read_table(path, parse)
 
 
 def main(argv=None) -> int:

@@ -4,6 +4,8 @@
     gnc-teach course DIR [--lessons 01 02]        set up an nbgrader course from solutions/
     gnc-teach code softmax --K 8 --d 3 [--json]   compute a softmax / tammes / thomson code
     gnc-teach train --data digits --d 3 --tau 0.1 --out run/   train a network, record NC/GNC metrics
+    gnc-teach site build [--execute]              build the course website into build/site
+    gnc-teach app                                 every explorer live in a local Voila dashboard
 
 Each subcommand registers its options with ``add_arguments(parser)`` and runs with ``run(args)``
 (returning the exit code), so the module that owns the work also owns its command line. Building the
@@ -41,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description=train_cli.__doc__.splitlines()[0],
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=train_cli.__doc__)
     train_cli.add_arguments(p).set_defaults(run=train_cli.run)
+    from .site import cli as site_cli  # argparse only; Sphinx and Voila load in run_site / run_app
+    p = sub.add_parser("site", help="build the course website (static HTML with kernel-free explorers)",
+                       description="The course as a static website.")
+    site_cli.add_site_arguments(p).set_defaults(run=site_cli.run_site)
+    p = sub.add_parser("app", help="serve every explorer live in a local Voila dashboard",
+                       description="Every explorer of the course, live, in a local Voila dashboard on 127.0.0.1.")
+    site_cli.add_app_arguments(p).set_defaults(run=site_cli.run_app)
 
     return parser
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -52,8 +51,10 @@ from ._memory import check_memory, format_bytes
 from ._solvers import polish as _polish
 from ._solvers.sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
 from ._stop import current_stop, interruptible
+from ._stop import progress_bar as _bar
 from ._tensor import (as_matrix, check_int, check_pair, check_positive, check_seed, compiled_kernels,
                       one_cpu_thread, power_of_two_scale, resolve, unit_rows)
+from .geometry import random_sphere
 from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
 
 __all__ = ["CodeResult", "softmax_code", "tammes_code", "thomson_code", "riesz_energy", "describe_code"]
@@ -310,13 +311,6 @@ def _distinct_best(W, score, top, *, tol=1e-2, max_K=256):
     return chosen
 
 
-def _bar(progress, total, desc):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
-
-
 def _taus(tau, spread, R, device, dtype, K):
     """``(start temperatures (R,), end temperature)``: starts log-spaced in [tau0/spread, tau0].
 
@@ -334,9 +328,7 @@ def _taus(tau, spread, R, device, dtype, K):
 
 
 def _start(K, d, R, seed, device, dtype):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(R, K, d, generator=g, dtype=F64)
-    return normalize(X).to(device=device, dtype=dtype)
+    return random_sphere(K, d, seed=seed, batch=R, device=device, dtype=dtype)
 
 
 #: the compiled smooth phase runs when K^2 d is at most this (CPU, float64): measured per call on one
@@ -376,7 +368,6 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=Non
                                            PRUNE_C, 0.9, 0.999, 1e-12)
         if bar is not None:
             bar.update(steps)
-            bar.close()
         return torch.from_numpy(X), torch.from_numpy(proxy)
 
     def ascent(X, t):
@@ -390,8 +381,6 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=Non
         X = riemannian_adam(X0, ascent, steps=steps, lr=lr, tau=tau, progress=bar, stop=stop)
         W, H = (X, X) if tied else (X[:, :K], X[:, K:])
         _, proxy, _, _ = softmin_margins(W, H, t1, chunk=chunk)
-    if bar is not None:
-        bar.close()
     return X, proxy
 
 
@@ -434,9 +423,9 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     X0 = torch.cat([W0, H0], 1)
 
     stop = current_stop()
-    bar = _bar(progress, steps, f"softmax K={K} d={d}")
-    X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
-                             prune=fast and top == 1, stop=stop)
+    with _bar(progress, steps, f"softmax K={K} d={d}") as bar:
+        X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
+                                 prune=fast and top == 1, stop=stop)
     order = _distinct_best(X[:, :K], proxy, top)
     best = None
     for r in order:
@@ -497,9 +486,9 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     t0 = time.perf_counter()
 
     stop = current_stop()
-    bar = _bar(progress, steps, f"tammes K={K} d={d}")
-    X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr, tau=taus, tied=True,
-                             chunk=chunk, bar=bar, prune=fast and top == 1, stop=stop)
+    with _bar(progress, steps, f"tammes K={K} d={d}") as bar:
+        X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr, tau=taus, tied=True,
+                                 chunk=chunk, bar=bar, prune=fast and top == 1, stop=stop)
     best = None
     for r in _distinct_best(X, proxy, top):
         if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
@@ -563,13 +552,10 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
         return -riesz_energy_grad(X, s, chunk=chunk)[1]
 
     stop = current_stop()
-    bar = _bar(progress, steps, f"thomson K={K} d={d}")
-    with torch.no_grad():
+    with _bar(progress, steps, f"thomson K={K} d={d}") as bar, torch.no_grad():
         X = riemannian_adam(_start(K, d, R, seed, device, dtype), ascent, steps=steps, lr=lr,
                             tau=(1.0, 1.0), progress=bar, stop=stop)
         E, _ = riesz_energy_grad(X, s, chunk=chunk)
-    if bar is not None:
-        bar.close()
     best = None
     for r in torch.argsort(E)[:top].tolist():
         if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished

@@ -14,6 +14,7 @@ standardisation).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import pickle
@@ -22,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._tensor import check_int
+from ._tensor import check_bool, check_fraction, check_int, check_positive, check_seed, check_type
 
-__all__ = ["Dataset", "DATASETS", "load_dataset", "digits", "digit_pairs", "cifar", "augment_images",
-           "check_cifar_folder"]
+__all__ = ["Dataset", "DATASETS", "load_dataset", "digits", "digit_pairs", "cifar", "with_label_noise",
+           "augment_images", "check_cifar_folder"]
 
 DATASETS = ("digits", "digit-pairs", "cifar10", "cifar100")
 _CIFAR = {  # folder inside the user's data_dir, training files, test file, label key, official tarball
@@ -40,7 +41,8 @@ class Dataset:
     """Train/test images and labels. ``X_*`` ``(N, C, H, W)`` (uint8 or float), ``y_*`` ``(N,)`` long.
 
     ``scale``: inputs are ``X / scale`` first; ``mean``/``std`` ``(C,)``: then standardised per channel
-    (None: left as is). ``K`` = number of classes; labels are 0..K-1.
+    (None: left as is). ``K`` = number of classes; labels are 0..K-1. ``y_train_clean``: the true training
+    labels when ``y_train`` carries label noise (:func:`with_label_noise`), else None.
     """
     name: str
     X_train: torch.Tensor
@@ -51,6 +53,7 @@ class Dataset:
     scale: float = 1.0
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
+    y_train_clean: torch.Tensor | None = None
 
     @property
     def in_shape(self) -> tuple:
@@ -72,6 +75,8 @@ class Dataset:
         K = _check_K(K, self.K, self.name)
         if K == self.K:
             return self
+        if self.y_train_clean is not None:
+            raise ValueError("first_classes: keep the classes before adding label noise.")
         tr, te = self.y_train < K, self.y_test < K
         return Dataset(self.name, self.X_train[tr], self.y_train[tr], self.X_test[te], self.y_test[te], K,
                        self.scale, self.mean, self.std)
@@ -85,7 +90,7 @@ def _check_K(K, available, name):
     K = check_int(K, "K", minimum=2)
     if K > available:
         raise ValueError(f"K={K} is larger than the {available} classes of the {name!r} data; "
-                         f"use K <= {available} (K classes 0..K-1 are kept).")
+                         f"use K (--K) <= {available} (K classes 0..K-1 are kept).")
     return K
 
 
@@ -109,12 +114,6 @@ def _digit_images():
     return bunch.images.astype(np.float32), bunch.target.astype(np.int64)  # (1797, 8, 8) in 0..16
 
 
-def _check_fraction(test_fraction):
-    if not (isinstance(test_fraction, (int, float)) and 0 < test_fraction < 1):
-        raise ValueError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}.")
-    return float(test_fraction)
-
-
 def digits(*, K: int = 10, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     """scikit-learn's handwritten digits: 1797 images ``(1, 8, 8)``, pixel values 0..16, K = 10.
 
@@ -122,7 +121,8 @@ def digits(*, K: int = 10, test_fraction: float = 0.25, seed: int = 0) -> Datase
     Inputs are pixel/16 standardised with the training mean and std (one channel).
     """
     K = _check_K(K, 10, "digits")
-    test_fraction = _check_fraction(test_fraction)
+    test_fraction = check_fraction(test_fraction, "test_fraction")
+    seed = check_seed(seed)
     images, y = _digit_images()
     tr, te = _split(y, test_fraction, seed)
     X = torch.from_numpy(images).unsqueeze(1)
@@ -141,7 +141,8 @@ def digit_pairs(*, K: int = 100, per_class: int = 40, test_per_class: int = 10, 
     K = _check_K(K, 100, "digit-pairs")
     per_class = check_int(per_class, "per_class", minimum=1)
     test_per_class = check_int(test_per_class, "test_per_class", minimum=1)
-    test_fraction = _check_fraction(test_fraction)
+    test_fraction = check_fraction(test_fraction, "test_fraction")
+    seed = check_seed(seed)
     images, y = _digit_images()
     tr, te = _split(y, test_fraction, seed)
     rng = np.random.default_rng(seed + 1)
@@ -244,7 +245,7 @@ def load_dataset(name: str, *, data_dir=None, K: int | None = None, seed: int = 
     CIFAR only. Bad names, folders and K raise ValueError naming the argument.
     """
     if name not in DATASETS:
-        raise ValueError(f"data={name!r} is not a known dataset; use one of {list(DATASETS)}.")
+        raise ValueError(f"name={name!r} (--data) is not a known dataset; use one of {list(DATASETS)}.")
     if name == "digits":
         return digits(K=10 if K is None else K, seed=seed, **options)
     if name == "digit-pairs":
@@ -252,6 +253,23 @@ def load_dataset(name: str, *, data_dir=None, K: int | None = None, seed: int = 
     if options:
         raise ValueError(f"the {name!r} data takes no options, got {sorted(options)}.")
     return cifar(data_dir, classes=int(name[5:]), K=K)
+
+
+# ----------------------------------------------------------------------------- label noise
+def with_label_noise(data: Dataset, rate: float, *, seed: int = 0) -> Dataset:
+    """A copy of ``data`` whose training labels are noisy: ``round(rate * N)`` of them, chosen at random,
+    replaced by a uniformly random *other* class (drawn with ``seed``). The test labels stay clean; the true
+    training labels are kept in ``y_train_clean``. ``rate`` in [0, 1); 0 returns ``data`` itself."""
+    check_type(data, Dataset, "data", what="a Dataset (see load_dataset)")
+    rate = check_fraction(rate, "rate", allow_zero=True)
+    g = torch.Generator().manual_seed(check_seed(seed))
+    if rate == 0:
+        return data
+    y = data.y_train.clone()
+    idx = torch.randperm(len(y), generator=g)[:int(round(rate * len(y)))]
+    shift = torch.randint(1, data.K, (len(idx),), generator=g)      # 1..K-1: never the true class
+    y[idx] = (y[idx] + shift).remainder(data.K)
+    return dataclasses.replace(data, y_train=y, y_train_clean=data.y_train)
 
 
 # ----------------------------------------------------------------------------- augmentation
@@ -266,6 +284,15 @@ def augment_images(X: torch.Tensor, *, generator: torch.Generator, pad: int = 4,
     """
     import torch.nn.functional as F
 
+    # shapes and types only: a finiteness test here would synchronise the GPU at every batch
+    if not isinstance(X, torch.Tensor) or X.dim() != 4 or not X.is_floating_point():
+        raise TypeError(f"X must be a float tensor of images (N, C, H, W), got "
+                        f"{type(X).__name__}{tuple(X.shape) if isinstance(X, torch.Tensor) else ''}.")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (on the CPU), got {type(generator).__name__}.")
+    pad = check_int(pad, "pad", minimum=0)
+    degrees = check_positive(degrees, "degrees", allow_zero=True)
+    flip = check_bool(flip, "flip")
     N, _, H, W = X.shape
     u = torch.rand(N, 4, generator=generator, dtype=torch.float64)
     angle = (2 * u[:, 0] - 1) * math.radians(degrees)

@@ -73,10 +73,16 @@ def _read(path):
     return nb
 
 
+def _check_notebook(nb):
+    if not isinstance(getattr(nb, "cells", None), list):
+        raise TypeError(f"nb must be a notebook read with nbformat (with a list of cells), got {type(nb).__name__}.")
+
+
 def is_annotated(nb) -> bool:
     """Whether the solution notebook ``nb`` follows the nbgrader conventions: it has an autograded test cell
     (a code cell whose first line is ``# Autograded: N points``). A notebook without one is converted the
     old way (:mod:`gnc_teach._legacy_exercises`) and is not annotated."""
+    _check_notebook(nb)
     return any(c.cell_type == "code" and isinstance(c.source, str) and AUTOGRADED.match(c.source.split("\n")[0])
                for c in nb.cells)
 
@@ -84,6 +90,7 @@ def is_annotated(nb) -> bool:
 def annotate(nb, *, where: str = "notebook"):
     """A copy of the solution notebook ``nb`` whose cells carry the nbgrader metadata derived from their
     markers (and no stale nbgrader metadata elsewhere). ValueError lists every cell that breaks a rule."""
+    _check_notebook(nb)
     nb = copy.deepcopy(nb)
     for cell, meta in zip(nb.cells, cell_metadata(nb.cells, where=where)):
         if meta is None:

@@ -9,16 +9,13 @@ import math
 import torch
 
 from ._memory import check_memory
-from ._tensor import as_array, as_matrix, check_int, check_positive, check_seed, resolve, unit_rows
+from ._solvers.sphere_opt import tangent
+from ._tensor import as_array, as_matrix, check_int, check_positive, generator, resolve, unit_rows
 
 __all__ = [
     "simplex_etf", "regular_polygon", "cross_polytope", "cube", "random_rotation", "random_sphere",
     "normalize_rows", "perturb", "gram", "max_cos", "min_angle", "is_simplex_etf", "simplex_bound",
 ]
-
-
-def _generator(seed):
-    return torch.Generator().manual_seed(0 if seed is None else check_seed(seed))
 
 
 #: entries of one block of a blockwise K x K computation (32 MB in float64): max_cos, is_simplex_etf
@@ -42,7 +39,7 @@ def random_rotation(d: int, *, seed=None, device=None, dtype=None) -> torch.Tens
     """A Haar-random orthogonal ``(d, d)`` matrix (QR of a Gaussian with sign fix)."""
     d = check_int(d, "d", minimum=1)
     device, dtype = resolve(device, dtype)
-    g = _generator(seed)
+    g = generator(seed)
     check_memory(4 * 8 * d * d, what=f"random_rotation(d={d}) (d x d matrices)", fix="Use a smaller d.")
     A = torch.randn(d, d, generator=g, dtype=torch.float64)
     Q, R = torch.linalg.qr(A)
@@ -53,11 +50,14 @@ def random_rotation(d: int, *, seed=None, device=None, dtype=None) -> torch.Tens
 
 
 def random_sphere(K: int, d: int, *, seed=None, batch=None, device=None, dtype=None) -> torch.Tensor:
-    """K i.i.d. uniform points on the unit sphere S^{d-1}: ``(K, d)``, or ``(batch, K, d)``."""
+    """K i.i.d. uniform points on the unit sphere S^{d-1}: ``(K, d)``, or ``(batch, K, d)``.
+
+    Drawn in float64 on the CPU from ``seed`` (an integer, or a ``torch.Generator`` to continue its
+    stream), then moved to ``device``/``dtype``: the random starts of every solver and trainer."""
     K = check_int(K, "K", minimum=1)
     d = check_int(d, "d", minimum=1)
     device, dtype = resolve(device, dtype)
-    g = _generator(seed)
+    g = generator(seed)
     shape = (K, d) if batch is None else (check_int(batch, "batch", minimum=1), K, d)
     check_memory(3 * 8 * math.prod(shape), what=f"random_sphere of shape {shape}",
                  fix="Use a smaller K, d or batch.")
@@ -91,7 +91,7 @@ def simplex_etf(K: int, d: int | None = None, *, seed=None, device=None, dtype=N
             "classes the ETF does not exist; use a softmax code instead (gnc_teach.softmax_code)."
         )
     device, dtype = resolve(device, dtype)
-    g = None if seed is None else _generator(seed)
+    g = None if seed is None else generator(seed)
     check_memory(8 * (2 * K * K + 3 * K * d + (4 * d * d if seed is not None else 0)),
                  what=f"simplex_etf(K={K}, d={d}) (K x K and K x d float64 matrices)", fix="Use a smaller K.")
     W = math.sqrt(K / (K - 1)) * _sum_zero_basis(K)
@@ -137,13 +137,13 @@ def normalize_rows(W) -> torch.Tensor:
 def perturb(W, eps: float, *, seed=0) -> torch.Tensor:
     """A nearby code: every row moved by ``eps`` along a random tangent direction, then renormalised.
 
-    ``W`` ``(K, d)`` with unit rows; returns ``(K, d)`` float64 with unit rows at distance ~``eps`` from
-    W. Used to test a claimed optimum or bound *near* its equality case instead of at random codes.
+    ``W`` ``(K, d)`` (rows normalised first); returns ``(K, d)`` float64 with unit rows at distance ~``eps``
+    from W. Used to test a claimed optimum or bound *near* its equality case instead of at random codes.
     """
-    W = as_matrix(W, "W").to(torch.float64)
+    W = normalize_rows(as_matrix(W, "W").to(torch.float64))
     eps = check_positive(eps, "eps", allow_zero=True)
-    V = torch.randn(W.shape, generator=_generator(seed), dtype=torch.float64, device=W.device)
-    V = V - (V * W).sum(dim=1, keepdim=True) * W
+    V = torch.randn(W.shape, generator=generator(seed), dtype=torch.float64, device=W.device)
+    V = tangent(W, V)
     return normalize_rows(W + eps * normalize_rows(V))
 
 

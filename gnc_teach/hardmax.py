@@ -161,7 +161,7 @@ class TauSweep:
     interrupted: bool = False
 
     def as_dict(self) -> dict:
-        """``{τ: ρ}``, the format that ``check.tau_sweep`` accepts."""
+        """``{τ: ρ}``, one entry per temperature."""
         return dict(zip(self.taus, self.rho))
 
 

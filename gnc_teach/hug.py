@@ -24,8 +24,9 @@ from typing import NamedTuple
 
 import torch
 
-from ._tensor import as_labels, check_int, check_positive
-from .uniformity import _energy, check_measure, check_unit_rows
+from ._solvers.sphere_opt import normalize
+from ._tensor import as_labels, as_matrix, check_bool, check_int, check_positive
+from .uniformity import _energy, check_measure, check_pairs_memory, check_unit_rows
 
 __all__ = ["HUGTerms", "hug_loss", "batch_proxies", "predict"]
 
@@ -37,19 +38,22 @@ class HUGTerms(NamedTuple):
     inter: torch.Tensor
 
 
-def _normalise(H):
-    return H / H.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(H.dtype).tiny)
-
-
 def batch_proxies(features, labels, K: int):
-    """Proxy-free proxies: normalised class means of the normalised ``features (..., N, d)``.
+    """Proxy-free proxies: normalised class means of the normalised ``features (N, d)``, labels in 0..K-1.
 
-    Returns ``(P (..., K, d), present (K,) bool)``; rows of absent classes are zero. Differentiable."""
-    Hn = _normalise(features)
+    Returns ``(P (K, d), present (K,) bool)``; rows of absent classes are zero. Differentiable."""
+    K = check_int(K, "K", minimum=1)
+    H = _features(features)
+    return _batch_proxies(H, as_labels(labels, "labels", n=H.shape[0], K=K, device=H.device), K)
+
+
+def _batch_proxies(features, labels, K):
+    """:func:`batch_proxies` without the checks, for ``features (..., N, d)`` (the trainers' batches)."""
+    Hn = normalize(features)
     M = torch.zeros(*Hn.shape[:-2], K, Hn.shape[-1], dtype=Hn.dtype, device=Hn.device)
     M = M.index_add(-2, labels, Hn)
     present = torch.bincount(labels, minlength=K) > 0
-    return _normalise(M), present
+    return normalize(M), present
 
 
 def _terms(Hn, y, P, name, s, gamma):
@@ -58,28 +62,28 @@ def _terms(Hn, y, P, name, s, gamma):
     return intra, _energy(P, name, s, gamma, True)
 
 
-def _check_inputs(features, labels, proxies, num_classes):
-    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
-        raise TypeError("features must be a floating-point torch tensor of shape (N, d), "
-                        f"got {type(features).__name__}.")
-    if features.dim() != 2 or features.shape[0] < 1:
-        raise ValueError(f"features must have shape (N, d) with N >= 1, got {tuple(features.shape)}.")
-    if not torch.isfinite(features.detach()).all():
-        raise ValueError("features contain NaN or infinite entries.")
-    if (features.detach().norm(dim=1) == 0).any():
+def _features(features):
+    """``features (N, d)`` validated (autograd graph kept): finite, N >= 1, no zero row."""
+    H = as_matrix(features, "features", keep_grad=True)
+    if (H.detach().norm(dim=1) == 0).any():
         raise ValueError("features contain a zero vector, which has no direction on the sphere.")
-    y = as_labels(labels, "labels", n=features.shape[0], device=features.device)
+    return H
+
+
+def _check_inputs(features, labels, proxies, num_classes):
+    H = _features(features)
     if proxies is not None:
         P = check_unit_rows(proxies, "proxies")
-        if P.dim() != 2 or P.shape[1] != features.shape[1]:
-            raise ValueError(f"proxies must have shape (K, d) with d = {features.shape[1]} (the feature "
+        if P.dim() != 2 or P.shape[1] != H.shape[1]:
+            raise ValueError(f"proxies must have shape (K, d) with d = {H.shape[1]} (the feature "
                              f"dimension), got {tuple(P.shape)}.")
         K = P.shape[0]
+        check_pairs_memory(1, K, dtype=P.dtype, device=P.device, what="hug_loss")
     else:
-        K = int(y.max()) + 1 if num_classes is None else check_int(num_classes, "num_classes", minimum=2)
-    if int(y.max()) >= K:
-        raise ValueError(f"labels must lie in 0..K-1 with K = {K}, got label {int(y.max())}.")
-    return y, K
+        K = None if num_classes is None else check_int(num_classes, "num_classes", minimum=2)
+        P = None
+    y = as_labels(labels, "labels", n=H.shape[0], K=K, device=H.device)
+    return H, y, P, int(y.max()) + 1 if K is None else K
 
 
 def hug_loss(features, labels, proxies=None, *, measure: str = "riesz", s: float = 2.0, gamma: float = 1.0,
@@ -95,21 +99,26 @@ def hug_loss(features, labels, proxies=None, *, measure: str = "riesz", s: float
     name, s, gamma = check_measure(measure, s, gamma)
     intra_weight = check_positive(intra_weight, "intra_weight", allow_zero=True)
     inter_weight = check_positive(inter_weight, "inter_weight", allow_zero=True)
-    y, K = _check_inputs(features, labels, proxies, num_classes)
-    Hn = _normalise(features)
-    if proxies is None:
-        P, present = batch_proxies(features, y, K)
+    return_terms = check_bool(return_terms, "return_terms")
+    H, y, P, K = _check_inputs(features, labels, proxies, num_classes)
+    Hn = normalize(H)
+    if P is None:
+        P, present = _batch_proxies(H, y, K)
         if int(present.sum()) < 2:
-            raise ValueError("proxy-free HUG needs at least two classes in the batch; use larger or "
-                             "class-balanced batches, or learnable proxies.")
+            raise ValueError("proxy-free HUG needs at least two classes among the labels of the batch; use "
+                             "larger or class-balanced batches, or learnable proxies.")
+        check_pairs_memory(1, int(present.sum()), dtype=P.dtype, device=P.device, what="hug_loss")
         intra = (Hn - P.detach()[y]).norm(dim=-1).mean()
         inter = _energy(P[present], name, s, gamma, True)
     else:
-        intra, inter = _terms(Hn, y, proxies, name, s, gamma)
+        intra, inter = _terms(Hn, y, P, name, s, gamma)
     loss = intra_weight * intra + inter_weight * inter
     return HUGTerms(loss, intra, inter) if return_terms else loss
 
 
 def predict(features, proxies) -> torch.Tensor:
-    """Class predictions ``argmax_k <h_i, p_k>`` (nearest proxy in angle) for ``features (N, d)``."""
-    return (features @ proxies.T).argmax(dim=1)
+    """Class predictions ``argmax_k <h_i, p_k>`` (nearest proxy in angle) for ``features (N, d)`` and
+    ``proxies (K, d)``."""
+    H = as_matrix(features, "features")
+    P = as_matrix(proxies, "proxies", cols=H.shape[1], device=H.device, dtype=H.dtype)
+    return (H @ P.T).argmax(dim=1)

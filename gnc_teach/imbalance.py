@@ -42,7 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._tensor import check_int, check_positive
+from ._memory import check_memory
+from ._tensor import check_bool, check_int, check_positive
 
 __all__ = ["DeepLinearOptimum", "deep_linear_optimum", "collapse_threshold", "class_fit",
            "class_objective", "stationary_fits", "predicted_lengths", "local_minima", "check_class_sizes"]
@@ -76,6 +77,20 @@ def check_class_sizes(n, name: str = "n") -> np.ndarray:
 
 def _check_model(lam_W, lam_H, M):
     return (check_positive(lam_W, "lam_W"), check_positive(lam_H, "lam_H"), check_int(M, "M", minimum=1))
+
+
+def _reals(values, name: str, *, positive: bool = False) -> np.ndarray:
+    """``values`` (a number or an array-like) as a float64 array of finite numbers (> 0 with ``positive``)."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {values!r}.")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(values).__name__}.") from None
+    if not np.all(np.isfinite(arr)) or (positive and np.any(arr <= 0)):
+        raise ValueError(f"{name} must hold finite{' positive' if positive else ''} numbers"
+                         f"{' (class sizes)' if positive else ''}, got {values!r:.80}.")
+    return arr
 
 
 # ----------------------------------------------------------------------------- one mode
@@ -148,10 +163,7 @@ def class_fit(n_k, N, lam_W, lam_H, M: int = 1) -> np.ndarray:
     """
     N = check_int(N, "N", minimum=1)
     lam_W, lam_H, M = _check_model(lam_W, lam_H, M)
-    n_k = np.asarray(n_k, dtype=np.float64)
-    if not np.all(np.isfinite(n_k)) or np.any(n_k <= 0):
-        raise ValueError("n_k must hold positive class sizes.")
-    return _mode_fit(n_k, N, lam_W, lam_H, M)
+    return _mode_fit(_reals(n_k, "n_k", positive=True), N, lam_W, lam_H, M)
 
 
 def predicted_lengths(n_k, N, lam_W, lam_H, M: int = 1):
@@ -172,7 +184,7 @@ def class_objective(z, n_k, N, lam_W, lam_H, M: int = 1) -> np.ndarray:
     N = check_int(N, "N", minimum=1)
     lam_W, lam_H, M = _check_model(lam_W, lam_H, M)
     n_k = check_positive(n_k, "n_k")
-    z = np.asarray(z, dtype=np.float64)
+    z = _reals(z, "z")
     return n_k * (1 - z) ** 2 / (2 * N) + (M + 1) / 2 * _c(lam_W, lam_H, M) * (n_k * z * z) ** (1 / (M + 1))
 
 
@@ -241,6 +253,9 @@ class DeepLinearOptimum:
 def _target(n, bias):
     """T and its SVD (U, s, Vᵀ), singular values descending: T = D^{1/2}, or (I - π1ᵀ) D^{1/2}."""
     K = len(n)
+    # T, U, Vᵀ and the (K, K) matrices of the optimum built from them, with the SVD's workspace
+    check_memory(12 * 8 * K * K, what=f"the closed form for K={K} classes (K x K matrices)",
+                 fix="Use fewer classes.")
     if not bias:  # diagonal: no SVD, keeps the class order exact (stable sort: ties in index order)
         order = np.argsort(-n, kind="stable")
         I = np.eye(K)[:, order]
@@ -262,6 +277,7 @@ def deep_linear_optimum(n, lam_W, lam_H, M: int = 1, *, bias: bool = False,
     """
     n = check_class_sizes(n)
     lam_W, lam_H, M = _check_model(lam_W, lam_H, M)
+    bias = check_bool(bias, "bias")
     K, N = len(n), int(n.sum())
     if width is not None:
         width = check_int(width, "width", minimum=1)
@@ -307,8 +323,9 @@ def local_minima(n, lam_W, lam_H, M: int = 1, *, bias: bool = False) -> list:
     """
     n = check_class_sizes(n)
     lam_W, lam_H, M = _check_model(lam_W, lam_H, M)
+    bias = check_bool(bias, "bias")
     N = int(n.sum())
-    _, _, s, _ = _target(n.astype(np.float64), bool(bias))
+    _, _, s, _ = _target(n.astype(np.float64), bias)
     best = deep_linear_optimum(n, lam_W, lam_H, M, bias=bias)
     if M == 1:
         return [(int(np.count_nonzero(best.modes)), best.objective)]

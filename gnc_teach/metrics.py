@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ._memory import check_memory
-from ._tensor import as_labels, as_matrix, as_vector, check_int, check_positive
+from ._tensor import as_labels, as_matrix, as_vector, check_bool, check_int, check_positive, unit_rows
+from .geometry import _check_square
 
 __all__ = [
     "class_means", "within_class_spread", "nc1", "nc2", "NC2", "nc2_equinorm", "nc2_equiangle",
@@ -70,12 +71,7 @@ def _classifier(W, K, d, H):
     return W
 
 
-def _unit_rows(A, name):
-    n = A.norm(dim=1, keepdim=True)
-    if (n == 0).any():
-        raise ValueError(f"{name} has a zero row, which cannot be normalised; GNC metrics need "
-                         "nonzero vectors.")
-    return A / n
+_unit_rows = unit_rows      # GNC metrics need nonzero vectors: a zero row is a ValueError naming the input
 
 
 # ----------------------------------------------------------------------------- class statistics
@@ -286,6 +282,7 @@ def _gnc3_parts(W, H, y):
 
 
 def _one_minus_cos(A, B, name, per_class):
+    per_class = check_bool(per_class, "per_class")
     out = 1 - (A * _unit_rows(B, name)).sum(dim=1)
     return out if per_class else float(out.mean())
 
@@ -355,13 +352,14 @@ __all__ += ["gram_error", "orthogonal_frame_error", "simplex_etf_error", "class_
 
 def _gram(A, name):
     A = as_matrix(A, name, min_rows=2).to(torch.float64)
+    _check_square(A.shape[0], f"the Gram matrix of {name}", copies=3, device=A.device)
     return A @ A.T
 
 
 def _scale_free_distance(G, T):
     nG = G.norm()
     if nG == 0:
-        raise ValueError("every row is zero, so the shape of the frame is undefined.")
+        raise ValueError("every row of A is zero, so the shape of the frame is undefined.")
     return float((G / nG - T / T.norm()).norm())
 
 
@@ -422,6 +420,7 @@ def nc1_layers(layers, H, y, *, K=None, rtol: float = 1e-10) -> list:
     """
     if isinstance(layers, torch.Tensor) or not isinstance(layers, (list, tuple)) or not layers:
         raise TypeError("layers must be a non-empty list [W_1, ..., W_M] of (d_out, d_in) matrices.")
+    rtol = check_positive(rtol, "rtol")
     Z = as_matrix(H, "H").to(torch.float64)
     out = []
     for m, Wm in enumerate(layers):

@@ -200,6 +200,10 @@ def _number(points: float):
 def cell_metadata(cells, *, where: str = "notebook") -> list[dict | None]:
     """nbgrader's ``metadata["nbgrader"]`` for each of ``cells`` (dicts or NotebookNodes with ``cell_type``
     and ``source``), None for a cell without a role. ValueError lists every cell that breaks a rule."""
+    if isinstance(cells, (str, bytes, dict)) or not all(
+            isinstance(c, dict) and "cell_type" in c and "source" in c for c in cells):
+        raise TypeError("cells must be a list of notebook cells (dicts with 'cell_type' and 'source'), got "
+                        f"{type(cells).__name__}.")
     errors, roles = [], []
     for i, cell in enumerate(cells):
         try:
@@ -233,6 +237,10 @@ def release_metadata(cell_type: str, student: str, meta: dict) -> dict:
     cell_type, "deletable": False[, "editable": False]}``. The checksum is nbgrader's: an MD5 over the
     student source, the cell type, the grade/solution/locked flags, the grade id and (grade cells) the
     points as a float."""
+    if not isinstance(meta, dict) or not {"grade", "solution", "locked", "grade_id"} <= set(meta) or (
+            meta["grade"] and "points" not in meta):
+        raise ValueError("meta must be a cell's nbgrader metadata (from cell_metadata), with grade, solution, "
+                         f"locked, grade_id and, for a grade cell, points; got {meta!r}"[:300])
     digest = hashlib.md5()
     parts = [student, cell_type, str(meta["grade"]), str(meta["solution"]), str(meta["locked"]), meta["grade_id"]]
     if meta["grade"]:

@@ -25,6 +25,7 @@ __all__ = ["add_arguments", "run"]
 # (tests/test_training_cli.py checks it), so that --help needs no torch import.
 DATA = ("digits", "digit-pairs", "cifar10", "cifar100")
 ARCHS = ("mlp", "cnn", "resnet18")
+LOSSES = ("ce", "hug")
 CONFIG_HELP = {
     "digits-nc": "NC on digits: K = 10, d = 16 >= K-1, normalised classifier, tau = 0.2, 100 epochs",
     "digits-gnc": "GNC on digits: K = 10, bottleneck d = 3, normalised classifier, tau = 0.1, 100 epochs",
@@ -89,6 +90,11 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "plain classifier W h + b (the default unless --config sets a tau)")
     g.add_argument("--bias", type=_yes_no, default=None, metavar="yes|no",
                    help="classifier bias (default: yes for a plain classifier, no with --tau)")
+    g.add_argument("--loss", choices=LOSSES, default=None,
+                   help="ce: cross-entropy (default); hug: the HUG loss with the classifier rows as proxies "
+                        "(needs --tau)")
+    g.add_argument("--label-noise", type=_number("--label-noise", float, minimum=0), default=None, metavar="RATE",
+                   help="fraction of training labels replaced by a random other class (default 0)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=_number("--epochs", int, minimum=1), default=None)
     g.add_argument("--batch-size", type=_number("--batch-size", int, minimum=1), default=None,
@@ -117,7 +123,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-_FIELDS = ("data", "data_dir", "K", "per_class", "arch", "d", "width", "depth", "tau", "bias", "epochs",
+_FIELDS = ("data", "data_dir", "K", "per_class", "arch", "d", "width", "depth", "tau", "bias", "loss", "label_noise",
+           "epochs",
            "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule", "augment", "seed",
            "eval_every", "eval_samples", "checkpoint_every")
 
@@ -125,21 +132,30 @@ _FIELDS = ("data", "data_dir", "K", "per_class", "arch", "d", "width", "depth", 
 def run(args) -> int:
     """Run ``gnc-teach train``; returns the exit code (2 with a one-line message for bad arguments)."""
     import os
+    import warnings
 
+    from ._tensor import resolve
     from .training import train
 
+    try:
+        resolve(args.device, args.dtype)
+    except (ValueError, TypeError) as exc:
+        print(f"gnc-teach train: error: --device {args.device}: {exc}", file=sys.stderr)
+        return 2
     options = {k: getattr(args, k) for k in _FIELDS if getattr(args, k) is not None}
     if options.get("tau") == "none":
         options["tau"] = None
     main = int(os.environ.get("RANK", "0")) == 0
     try:
-        result = train(args.config, device=args.device, dtype=args.dtype, out=args.out,
-                       progress=main and not args.no_progress and sys.stderr.isatty(), resume=args.resume,
-                       **options)
+        with warnings.catch_warnings():   # the summary says "interrupted" itself
+            warnings.filterwarnings("ignore", message=".*was interrupted", category=RuntimeWarning)
+            result = train(args.config, device=args.device, dtype=args.dtype, out=args.out,
+                           progress=main and not args.no_progress and sys.stderr.isatty(), resume=args.resume,
+                           **options)
     except (ValueError, TypeError) as exc:
         print(f"gnc-teach train: error: {exc}", file=sys.stderr)
         return 2
     if main:
         print(result.summary())
         print(f"  wrote {result.out}/metrics.json, metrics.csv and checkpoint.pt")
-    return 0
+    return 130 if result.interrupted else 0

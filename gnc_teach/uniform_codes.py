@@ -16,6 +16,9 @@ eigenvalue with the d(d-1)/2 rotation directions excluded. A certificate is loca
 * the sharp codes — d = 2 regular polygon, K = 2d cross-polytope, K = 12, d = 3 icosahedron — for the
   Riesz family 0 <= s < inf (universal optimality, Cohn & Kumar 2007) and for min_separation (as
   :func:`tammes_code` reports; the icosahedron by Schütte & van der Waerden 1951).
+
+As with the other solvers, restarts that would not fit in memory are refused up front, ``progress=True``
+shows a progress bar, and Ctrl-C returns the best code so far with ``.interrupted = True``.
 """
 from __future__ import annotations
 
@@ -26,10 +29,13 @@ from pathlib import Path
 
 import torch
 
-from ._solvers.sphere_opt import normalize, riemannian_adam
-from ._tensor import check_int, resolve
+from ._io import check_writable, read_table, table_row, write_atomic
+from ._solvers.sphere_opt import riemannian_adam
+from ._stop import current_stop, interruptible, progress_bar
+from ._tensor import as_matrix, check_bool, check_int, check_seed, resolve
 from .codes import _small_problems_single_threaded, tammes_code, thomson_code
-from .uniformity import _energy, check_measure, measure_label
+from .geometry import random_sphere
+from .uniformity import _energy, check_measure, check_pairs_memory, measure_label
 
 __all__ = ["UniformCode", "optimal_code", "icosahedron", "proved_optimum", "code_values", "compare_codes",
            "TABLE_MEASURES", "disagreement", "run_search", "load_search", "SEARCH_PATH"]
@@ -60,6 +66,7 @@ class UniformCode:
     certificate: dict = field(default_factory=dict)
     restarts: int = 1
     seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def label(self) -> str:
@@ -68,7 +75,8 @@ class UniformCode:
     def summary(self) -> str:
         cert = ", ".join(f"{k} {v:.1e}" if isinstance(v, float) else f"{k} {v}" for k, v in self.certificate.items())
         K, d = self.W.shape
-        return (f"{self.label} code K={K} d={d}: energy {self.value:.12g} ({self.status})\n"
+        stopped = ", interrupted (Ctrl-C): best so far" if self.interrupted else ""
+        return (f"{self.label} code K={K} d={d}: energy {self.value:.12g} ({self.status}{stopped})\n"
                 f"  certificate: {cert}\n  restarts {self.restarts}, {self.seconds:.2f} s")
 
 
@@ -125,10 +133,10 @@ def _defaults(K, restarts, steps, fast):
     return check_int(restarts, "restarts", minimum=1), check_int(steps, "steps", minimum=1)
 
 
-def _smooth_phase(K, d, name, s, gamma, R, steps, seed, device, dtype):
+def _smooth_phase(K, d, name, s, gamma, R, steps, seed, device, dtype, progress):
     """Riemannian Adam on the energy for all R restarts at once; returns ``(X (R,K,d), energies (R,))``."""
-    g = torch.Generator().manual_seed(seed)
-    X0 = normalize(torch.randn(R, K, d, generator=g, dtype=F64)).to(device=device, dtype=dtype)
+    check_pairs_memory(R, K, dtype=dtype, device=device, what=f"optimal_code(measure={name!r}, restarts={R})")
+    X0 = random_sphere(K, d, seed=seed, batch=R, device=device, dtype=dtype)
 
     def ascent(X, _tau):
         with torch.enable_grad():
@@ -136,7 +144,9 @@ def _smooth_phase(K, d, name, s, gamma, R, steps, seed, device, dtype):
             (G,) = torch.autograd.grad(_energy(Xr, name, s, gamma, True).sum(), Xr)
         return -G
 
-    X = riemannian_adam(X0, ascent, steps=steps, lr=(0.05, 1e-4), tau=(1.0, 1.0))
+    with progress_bar(progress, steps, f"{name} K={K} d={d}") as bar:
+        X = riemannian_adam(X0, ascent, steps=steps, lr=(0.05, 1e-4), tau=(1.0, 1.0), progress=bar,
+                            stop=current_stop())
     with torch.no_grad():
         return X, _energy(X, name, s, gamma, False)
 
@@ -156,10 +166,11 @@ def _certify(W, name, s, gamma, *, newton_steps):
     return X, {"grad_norm": rep.grad_norm, "hessian_min_eig": rep.min_eig}
 
 
+@interruptible
 @_small_problems_single_threaded
 def optimal_code(K: int, d: int, *, measure: str = "riesz", s: float = 2.0, gamma: float = 1.0,
                  restarts: int | None = None, seed: int = 0, steps: int | None = None, fast: bool = True,
-                 newton_steps: int = 20, device=None, dtype=None) -> UniformCode:
+                 newton_steps: int = 20, device=None, dtype=None, progress: bool = False) -> UniformCode:
     """K unit rows in R^d minimising the uniformity energy ``measure`` (see :mod:`gnc_teach.uniformity`).
 
     Restarts run as one batch on ``device`` (CUDA when available); ``fast=True`` (default) uses the
@@ -167,15 +178,17 @@ def optimal_code(K: int, d: int, *, measure: str = "riesz", s: float = 2.0, gamm
     float64 Newton steps (stopping at a gradient norm of 1e-13) and a gradient /
     Hessian certificate (codes with K d <= 300). Returns a :class:`UniformCode`; ``.status`` says whether
     the value is a proved optimum, else it is a best-found local optimum with its certificate.
+    ``progress=True`` shows a progress bar; Ctrl-C returns the best code so far (``.interrupted``).
     """
     name, s, gamma = check_measure(measure, s, gamma)
     K, d = check_int(K, "K", minimum=2), check_int(d, "d", minimum=2)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     newton_steps = check_int(newton_steps, "newton_steps", minimum=0)
+    fast = check_bool(fast, "fast")
     device, dtype = resolve(device, dtype)
     R, steps = _defaults(K, restarts, steps, fast)
     t0 = time.perf_counter()
-    opts = dict(restarts=R, seed=seed, steps=steps, fast=fast, device=device, dtype=dtype)
+    opts = dict(restarts=R, seed=seed, steps=steps, fast=fast, device=device, dtype=dtype, progress=progress)
     if name == "min_separation":
         res = tammes_code(K, d, **opts)
         W64 = res.W.detach().cpu().to(F64)
@@ -188,7 +201,7 @@ def optimal_code(K: int, d: int, *, measure: str = "riesz", s: float = 2.0, gamm
         if name == "riesz":
             X = thomson_code(K, d, s=s, **opts).W[None]
         else:
-            X, E = _smooth_phase(K, d, name, s, gamma, R, steps, seed, device, dtype)
+            X, E = _smooth_phase(K, d, name, s, gamma, R, steps, seed, device, dtype, progress)
             X = X[torch.argsort(E)[:3]]                    # polish the three best restarts
         best = None
         for Xr in X:
@@ -206,14 +219,14 @@ def optimal_code(K: int, d: int, *, measure: str = "riesz", s: float = 2.0, gamm
 def code_values(W, measures=TABLE_MEASURES) -> dict:
     """``rho`` (exact one-vs-rest distance), ``min_angle`` (degrees) and every measure's energy of the code
     ``W (K, d)`` (rows normalised), all float64 Python floats, keyed by the column names of ``measures``."""
-    from .geometry import min_angle
+    from .geometry import min_angle, normalize_rows
     from .margins import rho
 
-    W = torch.as_tensor(W).detach().cpu().to(F64)
-    W = W / W.norm(dim=1, keepdim=True)
+    W = normalize_rows(as_matrix(W, "W", min_rows=2).cpu().to(F64))
+    specs = [(col, *check_measure(m, s, gamma)) for col, m, s, gamma in measures]
+    check_pairs_memory(1, W.shape[0], dtype=F64, device=W.device, what="code_values")
     out = {"rho": rho(W), "min_angle": min_angle(W)}
-    for col, m, s, gamma in measures:
-        name, s_, g_ = check_measure(m, s, gamma)
+    for col, name, s_, g_ in specs:
         out[col] = float(_energy(W, name, s_, g_, False))
     return out
 
@@ -221,7 +234,14 @@ def code_values(W, measures=TABLE_MEASURES) -> dict:
 def compare_codes(codes: dict, measures=TABLE_MEASURES) -> list[dict]:
     """One row per code (``{name: W}``): ``name``, :func:`code_values`, and ``best`` = the columns in which
     this code is best among the rows (largest rho and min angle, smallest energies; ties within 1e-9)."""
-    rows = [dict(name=name, **code_values(W, measures)) for name, W in codes.items()]
+    if not isinstance(codes, dict) or not codes:
+        raise TypeError(f"codes must be a non-empty dict {{name: W}}, got {type(codes).__name__} {codes!r:.60}.")
+    rows = []
+    for name, W in codes.items():
+        try:
+            rows.append(dict(name=name, **code_values(W, measures)))
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"codes[{name!r}]: {exc}") from None
     cols = ["rho", "min_angle"] + [c[0] for c in measures]
     for r in rows:
         r["best"] = []
@@ -273,24 +293,29 @@ def disagreement(K: int, d: int, *, seed: int = 0, fast: bool = False) -> dict:
     return out
 
 
-def _fmt(v):
-    return f"{v:.15g}" if isinstance(v, float) else str(v)
+def _check_grid(grid):
+    """``{d: Ks}`` with every (K, d) valid for :func:`disagreement`, checked before any code is computed."""
+    if not isinstance(grid, dict) or not grid:
+        raise TypeError(f"grid must be a non-empty dict {{d: [K, ...]}}, got {grid!r:.60}.")
+    return {check_int(d, "grid's d", minimum=2): [check_int(K, f"grid[{d}]'s K", minimum=2) for K in Ks]
+            for d, Ks in grid.items()}
 
 
 def run_search(path=SEARCH_PATH, *, grid=None, seed: int = 0, verbose: bool = True) -> Path:
     """Run :func:`disagreement` (``fast=False``) over ``grid`` ({d: Ks}, default :data:`SEARCH_GRID`) and
-    write the CSV that lesson 06 reads, row by row."""
-    grid = SEARCH_GRID if grid is None else grid
-    path = Path(path)
+    write the CSV that lesson 06 reads, row by row (atomically: an interrupted search leaves the rows done).
+    ``path`` and ``grid`` are checked before the first code is computed."""
+    grid = _check_grid(SEARCH_GRID if grid is None else grid)
+    seed = check_seed(seed)
+    path = check_writable(path, name="path")
     lines = ["# Softmax code vs the optimal codes of uniformity measures (gnc_teach.uniform_codes.disagreement).",
              f"# Regenerate: python -m gnc_teach.uniform_codes --search  (fast=False, seed={seed}, torch "
              f"{torch.__version__}). All codes best found unless proved; rho exact.",
              ",".join(SEARCH_FIELDS)]
     for d, Ks in grid.items():
         for K in Ks:
-            r = disagreement(K, d, seed=seed)
-            lines.append(",".join(_fmt(r[f]) for f in SEARCH_FIELDS))
-            path.write_text("\n".join(lines) + "\n")
+            lines.append(table_row(disagreement(K, d, seed=seed), SEARCH_FIELDS))
+            write_atomic(path, "\n".join(lines) + "\n")
             if verbose:
                 print(lines[-1], flush=True)
     return path
@@ -298,15 +323,7 @@ def run_search(path=SEARCH_PATH, *, grid=None, seed: int = 0, verbose: bool = Tr
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
     """Rows of the cached search (:func:`run_search`) as dicts with numbers parsed."""
-    lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
-    head = lines[0].split(",")
-    rows = []
-    for ln in lines[1:]:
-        row = {}
-        for k, v in zip(head, ln.split(",")):
-            row[k] = v if k == "argmax_gap" else (int(v) if k in ("d", "K") else float(v))
-        rows.append(row)
-    return rows
+    return read_table(path, lambda k, v: v if k == "argmax_gap" else (int(v) if k in ("d", "K") else float(v)))
 
 
 def main(argv=None) -> int:

@@ -19,6 +19,7 @@ the kernel. The kernel is strictly positive definite, so ``G`` is for distinct p
 
 Distances are formed from the Gram matrix, ``d_ij^2 = 2 - 2<w_i, w_j>`` clamped at the dtype's eps: memory
 O(K^2) (not O(K^2 d)), and coincident points give a large finite energy instead of inf/NaN gradients.
+An energy that would not fit in memory is refused before anything is allocated (:func:`check_pairs_memory`).
 """
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ import numbers
 import numpy as np
 import torch
 
-from ._tensor import check_positive
+from ._memory import check_memory
+from ._tensor import as_array, check_positive, require_unit_rows
 
 __all__ = ["MEASURES", "energy", "pair_distances", "min_separation", "gram_logdet", "check_measure",
-           "measure_label", "check_unit_rows"]
+           "measure_label", "check_unit_rows", "check_pairs_memory"]
 
 MEASURES = ("riesz", "log", "min_separation", "gram_det")
 UNIT_TOL = 1e-5   # |‖w‖ - 1| allowed for "unit" rows: float32 normalisation is exact to ~1e-7
@@ -76,26 +78,28 @@ def measure_label(measure, s=2.0, gamma=1.0) -> str:
 def check_unit_rows(W, name: str = "W", *, tol: float = UNIT_TOL) -> torch.Tensor:
     """``W (..., K, d)`` as a float tensor with K >= 2 finite unit rows, or a ValueError/TypeError naming
     ``name``. Keeps the autograd graph (only the checks are detached)."""
-    if not isinstance(W, torch.Tensor):
-        if isinstance(W, (np.ndarray, list, tuple)):
-            W = torch.as_tensor(np.asarray(W, dtype=np.float64))
-        else:
-            raise TypeError(f"{name} must be a torch tensor (or numpy array) of shape (K, d), "
-                            f"got {type(W).__name__}.")
-    if not W.is_floating_point():
-        raise TypeError(f"{name} must hold real floating-point numbers, got dtype {W.dtype}.")
-    if W.dim() < 2:
-        raise ValueError(f"{name} must have shape (K, d) (or (R, K, d) for a batch), got {tuple(W.shape)}.")
+    tol = check_positive(tol, "tol")
+    W = as_array(W, name, min_dim=2, keep_grad=True)
     if W.shape[-2] < 2:
         raise ValueError(f"{name} must have K >= 2 rows (uniformity compares pairs of points), got "
                          f"K={W.shape[-2]} (shape {tuple(W.shape)}).")
-    Wd = W.detach()
-    if not torch.isfinite(Wd).all():
-        raise ValueError(f"{name} contains NaN or infinite entries; pass finite unit vectors.")
-    err = float((Wd.norm(dim=-1) - 1).abs().max())
-    if err > tol:
-        raise ValueError(f"the rows of {name} must be unit vectors (max | ||w_k|| - 1 | = {err:.2e} > {tol:g}); "
-                         f"normalise them first, e.g. torch.nn.functional.normalize({name}, dim=-1).")
+    return require_unit_rows(W, name, tol=tol)
+
+
+def check_pairs_memory(batch: int, K: int, *, dtype, device, what: str = "") -> None:
+    """The memory guard of the energies: ``batch`` codes of K points need the (batch, K, K) Gram and
+    distance matrices with their gradients (about 6 copies); refused up front when they cannot fit."""
+    item = torch.finfo(dtype).bits // 8
+    check_memory(6 * item * batch * K * K, device=device,
+                 what=f"{what or 'a uniformity energy'} (K={K} points{f', {batch} codes' if batch > 1 else ''}: "
+                      "K x K distance matrices)",
+                 fix="Use a smaller K (or fewer restarts), dtype=torch.float32, or a GPU with more memory.")
+
+
+def _guarded(W, name="W"):
+    """Validated unit rows ``W (..., K, d)`` whose energies fit in memory."""
+    W = check_unit_rows(W, name)
+    check_pairs_memory(math.prod(W.shape[:-2]), W.shape[-2], dtype=W.dtype, device=W.device)
     return W
 
 
@@ -141,13 +145,12 @@ def energy(W, measure: str = "riesz", *, s: float = 2.0, gamma: float = 1.0,
     name, s, gamma = check_measure(measure, s, gamma)
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got reduction={reduction!r}.")
-    W = check_unit_rows(W, "W")
-    return _energy(W, name, s, gamma, reduction == "mean")
+    return _energy(_guarded(W), name, s, gamma, reduction == "mean")
 
 
 def pair_distances(W) -> torch.Tensor:
     """Distances ``||w_i - w_j||`` over the pairs i < j of the unit rows of ``W``: ``(..., K(K-1)/2)``."""
-    return _pairs(_sq_dist(check_unit_rows(W, "W"))).sqrt()
+    return _pairs(_sq_dist(_guarded(W))).sqrt()
 
 
 def min_separation(W) -> torch.Tensor:

@@ -82,7 +82,7 @@ def test_cifar_K_keeps_the_first_classes(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(name="imagenet"), r"data='imagenet' is not a known dataset"),
+    (dict(name="imagenet"), r"name='imagenet' \(--data\) is not a known dataset"),
     (dict(name="digits", K=11), r"K=11 is larger than the 10 classes"),
     (dict(name="digit-pairs", K=101), r"K=101 is larger than the 100 classes"),
     (dict(name="digits", K=1), r"K must be >= 2"),

@@ -87,7 +87,8 @@ def test_other_measures_and_prediction():
     (dict(proxies=simplex_etf(3, 3, dtype=F64)), ValueError, "labels must lie in 0..K-1"),
     (dict(labels=torch.zeros(24)), TypeError, "labels must hold integer"),
     (dict(features=torch.zeros(24, 3, dtype=F64)), ValueError, "zero vector"),
-    (dict(features=[[1.0, 0, 0]]), TypeError, "features must be"),
+    (dict(features="abc"), TypeError, "features must be"),
+    (dict(features=[[1.0, 0, 0]]), ValueError, "labels must have shape"),
 ])
 def test_bad_input_names_the_argument(change, exc, match):
     H, y, P = _batch()

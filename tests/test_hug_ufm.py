@@ -75,9 +75,9 @@ def test_bad_input(kwargs, exc, match):
 
 
 def test_decoupling_sweep_rejects_bad_settings():
-    with pytest.raises(ValueError, match="intra weight"):
+    with pytest.raises(ValueError, match="intra_weights"):
         decoupling_sweep(intra_weights=(-1.0,), inter_weights=(1.0,), steps=5)
-    with pytest.raises(ValueError, match="CE scale"):
+    with pytest.raises(ValueError, match="ce_scales"):
         decoupling_sweep(ce_scales=(0.0,), steps=5)
     with pytest.raises(ValueError, match="tau"):
         decoupling_sweep(tau=-1.0, steps=5)

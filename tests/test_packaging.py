@@ -17,17 +17,16 @@ def _pyproject():
 
 
 def _environment_specs():
-    specs, in_deps, in_pip = [], False, False
+    specs, in_deps = [], False
     for line in (ROOT / "environment.yml").read_text().splitlines():
         line = line.split("#", 1)[0].rstrip()
         if re.match(r"^\S", line):  # a top-level key: only `dependencies:` lists packages
             in_deps = line.startswith("dependencies:")
             continue
-        if re.match(r"^\s+- pip:\s*$", line):
-            in_pip = True
+        if re.match(r"^\s+- pip:\s*$", line):  # packages conda-forge lacks are listed for pip below
             continue
         m = re.match(r"^\s+- (\S.*)$", line)
-        if m and in_deps and not in_pip:
+        if m and in_deps and not m.group(1).startswith("-"):  # pip options (-e .) are not packages
             specs.append(m.group(1).strip())
     return specs
 
@@ -70,3 +69,14 @@ def test_slow_marker_says_how_to_run_the_slow_tests():
     slow = next(m for m in text if m.startswith("slow:"))
     assert "--run-slow" in slow and "-m slow" not in slow
     assert "--run-slow" in (ROOT / "conftest.py").read_text()
+
+
+def test_binder_environment_is_environment_yml_without_the_editable_install():
+    """Binder builds .binder/environment.yml before the repository is there, so `-e .` moves to postBuild."""
+    def packages(path):
+        text = (ROOT / path).read_text()
+        body = text[text.index("name:"):]  # from `name:` on; the header comments differ
+        return [ln.split("#", 1)[0].rstrip() for ln in body.splitlines() if ln.split("#", 1)[0].strip()]
+    assert packages(".binder/environment.yml") == [ln for ln in packages("environment.yml") if ln.strip() != "- -e ."]
+    assert "pip install --no-deps -e ." in (ROOT / ".binder" / "postBuild").read_text()
+

@@ -2,7 +2,9 @@
 
 One test (or a few) per item; the fuzz table (tests/test_fuzz.py) covers the remaining bad inputs.
 """
+import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -19,7 +21,8 @@ import gnc_teach as gt
 from gnc_teach import codes, exercises, gallery, geometry, metrics
 from gnc_teach.check import _core
 from gnc_teach.cli import main
-from gnc_teach.models import ufm
+from gnc_teach.models import deep_linear, hug_ufm, ufm
+from test_fuzz import quitter, sleeper, spinner         # the fuzz table's student functions
 
 ROOT = Path(__file__).resolve().parents[1]
 F64 = torch.float64
@@ -186,8 +189,17 @@ BIG = torch.randn(80_000, 3, generator=torch.Generator().manual_seed(0), dtype=F
     lambda: metrics.nc4(BIG, BIG, torch.arange(80_000)),
     lambda: gt.hardmax.gaps(BIG, BIG, torch.arange(80_000)),
     lambda: gt.certify.riemannian_hessian(lambda X: X.sum(), BIG[:8000] / BIG[:8000].norm(dim=1, keepdim=True)),
+    lambda: gt.uniformity.energy(BIG / BIG.norm(dim=1, keepdim=True)),
+    lambda: gt.hug.hug_loss(BIG[:16], torch.arange(16), BIG / BIG.norm(dim=1, keepdim=True)),
+    lambda: gt.uniform_codes.optimal_code(80_000, 3, measure="log", steps=2),
+    lambda: hug_ufm.train_hug_ufm(80_000, 3, 1, steps=2),
+    lambda: hug_ufm.decoupling_sweep(K=80_000, steps=2),
+    lambda: deep_linear.train_deep_linear_ufm([1] * 80_000, max_iter=1),
+    lambda: gt.imbalance.deep_linear_optimum([1] * 80_000, 0.01, 0.01),
+    lambda: metrics.orthogonal_frame_error(BIG),
 ], ids=["gram", "simplex_etf", "code_distance", "train_ufm", "train_spherical_ufm", "plot_gram", "nc4",
-        "hardmax_gaps", "riemannian_hessian"])
+        "hardmax_gaps", "riemannian_hessian", "uniformity_energy", "hug_loss", "optimal_code", "train_hug_ufm",
+        "decoupling_sweep", "train_deep_linear_ufm", "deep_linear_optimum", "orthogonal_frame_error"])
 def test_K_by_K_buffers_that_cannot_fit_are_refused_up_front(call, monkeypatch):
     from gnc_teach import _memory
     monkeypatch.setattr(_memory, "available_bytes", lambda device=None: 8 << 30)   # any machine: 8 GB
@@ -195,6 +207,14 @@ def test_K_by_K_buffers_that_cannot_fit_are_refused_up_front(call, monkeypatch):
     with pytest.raises(_memory.MemoryBudgetError, match=r"(K|N|m)=[48]0*.*needs about \d.* GB.*nothing was allocated"):
         call()
     assert time.perf_counter() - t0 < 5      # refused before any work (not after a failed allocation)
+
+
+def test_the_data_of_a_training_run_must_fit_on_its_device(monkeypatch):
+    from gnc_teach import _memory
+    from gnc_teach.training import train
+    monkeypatch.setattr(_memory, "available_bytes", lambda device=None: 100_000)        # 100 kB left
+    with pytest.raises(_memory.MemoryBudgetError, match=r"the 'digits' data on cpu .*nothing was allocated"):
+        train(data="digits", epochs=1, device="cpu", progress=False)
 
 
 def test_memory_error_is_a_value_error_and_a_memory_error():
@@ -281,13 +301,103 @@ def test_ctrl_c_stops_a_code_search_and_returns_the_best_code_so_far(monkeypatch
 
         def close(self):
             pass
-    monkeypatch.setattr(codes, "_bar", lambda *a: Bar())
+    monkeypatch.setattr(codes, "_bar", lambda *a: contextlib.nullcontext(Bar()))
     with pytest.warns(RuntimeWarning, match="interrupted"):
         res = codes.softmax_code(12, 3, dtype=torch.float32, restarts=4, steps=2000)   # torch path
     assert res.interrupted and 0 < res.rho <= res.upper_bound and "interrupted" in res.summary()
     Bar.n = 0
     assert main(["code", "tammes", "--K", "12", "--d", "3", "--dtype", "float32", "--steps", "2000"]) == 130
     assert "interrupted" in capsys.readouterr().out
+
+
+class _CtrlCBar:
+    """A progress bar (tqdm's place) that presses Ctrl-C (SIGINT to this process) at its ``at``-th update."""
+    at, n = 5, 0
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def update(self, k=1):
+        _CtrlCBar.n += k
+        if _CtrlCBar.n == _CtrlCBar.at:
+            signal.raise_signal(signal.SIGINT)
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+    def close(self):
+        pass
+
+
+def _long_runs():
+    """The long-running trainers of lessons 05-07, each with a run far longer than 5 progress steps, and
+    what its state says about where it stopped."""
+    from gnc_teach import uniform_codes
+    from gnc_teach.training import train
+    return {
+        "train_hug_ufm": (lambda: hug_ufm.train_hug_ufm(4, 3, 2, steps=1000, record_every=0, progress=True),
+                          lambda r: len(r.loss) == 5 and torch.isfinite(r.W).all()),
+        "decoupling_sweep": (lambda: hug_ufm.decoupling_sweep((0.0, 1.0), (1.0,), (1.0,), steps=1000, progress=True),
+                             lambda r: r["hug_gnc1"].shape == (2, 1) and np.isfinite(r["hug_energy_gap"]).all()),
+        "train_deep_linear_ufm": (lambda: deep_linear.train_deep_linear_ufm((200, 100, 50, 50), M=3, restarts=4,
+                                                                            progress=True),
+                                  lambda r: r.iterations <= 5 and r.grad_norm > 1e-6 and "Ctrl-C" in r.report()),
+        "optimal_code": (lambda: uniform_codes.optimal_code(8, 3, measure="log", steps=5000, restarts=4, progress=True),
+                         lambda r: math.isfinite(r.value) and "interrupted" in r.summary()),
+        "train": (lambda: train(data="digits", K=4, d=3, tau=0.2, epochs=50, width=16, device="cpu", progress=True),
+                  lambda r: len(r.history["epoch"]) == 6 and not math.isnan(r.final["test_acc"])
+                  and "interrupted" in r.summary()),
+    }
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+@pytest.mark.parametrize("name", ["train_hug_ufm", "decoupling_sweep", "train_deep_linear_ufm", "optimal_code", "train"])
+def test_ctrl_c_stops_the_new_trainers_and_returns_the_state_so_far(name, monkeypatch):
+    import tqdm.auto
+    monkeypatch.setattr(tqdm.auto, "tqdm", _CtrlCBar)
+    _CtrlCBar.n = 0
+    run, state_ok = _long_runs()[name]
+    t0 = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match=r"interrupted \(Ctrl-C\)"):
+        r = run()
+    assert (r["interrupted"] if isinstance(r, dict) else r.interrupted) and state_ok(r)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and time.perf_counter() - t0 < 60
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_in_training_saves_the_run_and_resuming_finishes_it(tmp_path, monkeypatch, capsys):
+    from gnc_teach.training import load_run, loop, train
+    real_lr = loop._lr
+
+    def lr_pressing_ctrl_c(cfg, epoch):          # Ctrl-C during epoch 3 (the stop comes after its first batch)
+        if epoch == 2:
+            signal.raise_signal(signal.SIGINT)
+        return real_lr(cfg, epoch)
+    monkeypatch.setattr(loop, "_lr", lr_pressing_ctrl_c)
+    tiny = dict(data="digits", K=4, d=3, tau=0.2, epochs=6, width=16, device="cpu", progress=False)
+    with pytest.warns(RuntimeWarning, match="train in epoch 3 of 6 was interrupted"):
+        r = train(out=tmp_path / "run", **tiny)
+    assert r.interrupted and r.history["epoch"] == [1, 2, 3] and not math.isnan(r.history["test_acc"][-1])
+    saved = load_run(tmp_path / "run")
+    assert saved.interrupted and saved.history["epoch"] == [1, 2, 3] and (tmp_path / "run" / "checkpoint.pt").is_file()
+    monkeypatch.setattr(loop, "_lr", real_lr)
+    done = train(out=tmp_path / "run", resume=True, **tiny)
+    assert not done.interrupted and done.history["epoch"] == [1, 2, 3, 4, 5, 6]
+    monkeypatch.setattr(loop, "_lr", lr_pressing_ctrl_c)        # the command line: summary, then exit 130
+    assert main(["train", "--data", "digits", "--K", "4", "--d", "3", "--tau", "0.2", "--epochs", "6", "--width", "16",
+                 "--device", "cpu", "--no-progress", "--out", str(tmp_path / "cli")]) == 130
+    out = capsys.readouterr()
+    assert "interrupted by Ctrl-C" in out.out and "Traceback" not in out.err
+
+
+def test_the_new_trainers_show_progress_when_asked(capsys):
+    from gnc_teach import uniform_codes
+    hug_ufm.train_hug_ufm(4, 3, 2, steps=30, record_every=0, progress=True)
+    deep_linear.train_deep_linear_ufm((5, 3), restarts=2, progress=True)
+    uniform_codes.optimal_code(5, 3, measure="log", steps=30, restarts=2, progress=True)
+    err = capsys.readouterr().err
+    assert "train_hug_ufm(K=4, d=3, n=2)" in err and "/30 [" in err
+    assert "train_deep_linear_ufm(K=2, M=1)" in err and "log K=5 d=3" in err
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
@@ -375,6 +485,37 @@ def test_a_check_stops_a_function_that_never_returns(student, monkeypatch):
     t0 = time.perf_counter()
     r = gt.check.spread_points(fn)
     assert not r.passed and "took longer than 0.5 s" in r.message and time.perf_counter() - t0 < 5
+
+
+@pytest.mark.parametrize("student", [sleeper, spinner, quitter], ids=["sleep", "loop", "sys.exit"])
+@pytest.mark.parametrize("check", ["ce_floor", "training_loop", "riesz_descent", "disagreement",
+                                   "deep_linear_training", "global_minimum"])
+def test_every_check_of_lessons_05_to_07_survives_a_student_that_sleeps_loops_or_exits(check, student, monkeypatch):
+    monkeypatch.setenv("GNC_TEACH_CHECK_TIME_LIMIT", "0.5")
+    monkeypatch.delenv("GNC_TEACH_STRICT_CHECKS")
+    t0 = time.perf_counter()
+    r = getattr(gt.check, check)(student)
+    assert not r.passed and time.perf_counter() - t0 < 15
+    assert ("called sys.exit(3)" if student is quitter else "took longer than 0.5 s") in r.message
+
+
+def test_only_the_students_code_counts_against_the_time_limit(monkeypatch):
+    monkeypatch.setenv("GNC_TEACH_CHECK_TIME_LIMIT", "0.5")
+
+    @_core.checker
+    def slow_reference(fn):           # 1 s of the package's own work, then a fast student function
+        time.sleep(1.0)
+        return f"got {_core.call_student(fn, 2)}"
+    assert slow_reference(lambda x: 2 * x).passed
+    monkeypatch.delenv("GNC_TEACH_CHECK_TIME_LIMIT")
+
+    @_core.checker(time_limit=0.3)
+    def own_limit(fn):                # a check may declare its own limit; the student's calls add up
+        for _ in range(4):
+            _core.call_student(fn)
+    monkeypatch.delenv("GNC_TEACH_STRICT_CHECKS")
+    r = own_limit(lambda: time.sleep(0.1))
+    assert not r.passed and "took longer than 0.3 s" in r.message
 
 
 def test_a_check_reports_sys_exit_and_ctrl_c_instead_of_ending_the_kernel(monkeypatch):

@@ -227,28 +227,75 @@ def test_bad_device_and_dtype(no_training):
         train(TINY, device="cpu", dtype=torch.int32, progress=False)
 
 
+# ----------------------------------------------------------------------------- the HUG loss, label noise, sweeps
+def test_hug_loss_trains_the_cosine_network_with_its_classifier_rows_as_proxies():
+    r = train(TINY, loss="hug", device="cpu", progress=False)
+    assert r.config["loss"] == "hug" and r.final["train_acc"] > 0.5 and math.isfinite(r.final["test_loss"])
+    from gnc_teach.training import build_model, load_data
+    from gnc_teach.uniformity import energy
+    cfg = make_config(TINY, loss="hug")
+    start = build_model(cfg, load_data(cfg), device="cpu")          # the same initialisation (seed)
+    E = [float(energy(F.normalize(m.W.detach().double(), dim=1))) for m in (start, r.model)]
+    assert E[1] < E[0]                   # the inter term spread the proxies (the classifier rows) apart
+    assert not torch.equal(r.W, train(TINY, device="cpu", progress=False).W)      # not the CE run
+    with pytest.raises(ValueError, match=r"loss \(--loss\) 'hug' needs the normalised classifier"):
+        make_config(TINY, loss="hug", tau=None)
+
+
+def test_label_noise_changes_the_requested_share_and_is_recorded():
+    from gnc_teach.training import load_data
+    cfg = make_config(TINY, label_noise=0.3)
+    data = load_data(cfg)
+    changed = data.y_train != data.y_train_clean
+    assert int(changed.sum()) == round(0.3 * len(data.y_train)) and int(data.y_train.max()) < 4
+    assert torch.equal(load_data(cfg).y_train, data.y_train)                    # seeded
+    assert torch.equal(data.y_test, load_data(make_config(TINY)).y_test)        # test labels stay clean
+    r = train(TINY, label_noise=0.3, device="cpu", progress=False)
+    assert 0 <= r.final["memorized"] <= 1 and 0 <= r.final["clean_train_acc"] <= 1
+    assert "memorized" not in train(TINY, device="cpu", progress=False).history     # only with noise
+    with pytest.raises(ValueError, match="label_noise"):
+        make_config(TINY, label_noise=1.0)
+
+
+def test_sweep_and_summarize():
+    from gnc_teach.training import summarize, sweep
+    rows = sweep(TINY | dict(epochs=1), loss=["ce", "hug"], seeds=(0, 1), device="cpu")
+    assert [(r["loss"], r["seed"]) for r in rows] == [("ce", 0), ("ce", 1), ("hug", 0), ("hug", 1)]
+    s = summarize(rows)
+    assert [(r["loss"], r["n"]) for r in s] == [("ce", 2), ("hug", 2)]
+    for r in s:
+        accs = [x["test_acc"] for x in rows if x["loss"] == r["loss"]]
+        assert r["mean"] == pytest.approx(sum(accs) / 2) and r["se"] == pytest.approx(r["sd"] / math.sqrt(2))
+        assert r["worst"] == min(accs)
+    with pytest.raises(ValueError, match="lr"):          # every setting is checked before the first run
+        sweep(TINY, lr=[0.1, -1.0], seeds=(0,), device="cpu")
+    with pytest.raises(ValueError, match="by is needed"):
+        summarize(list(rows))
+
+
 # ----------------------------------------------------------------------------- data parallel
 DDP_TOL = 1e-10   # float64: the two runs differ only in the order of floating-point sums
 
 
-def _cli_args(out):
+def _cli_args(out, loss="ce"):
     return ["train", "--data", "digits", "--K", "4", "--d", "3", "--tau", "0.2", "--epochs", "3",
             "--batch-size", "31", "--width", "16", "--dtype", "float64", "--device", "cpu", "--no-progress",
-            "--out", str(out)]
+            "--loss", loss, "--out", str(out)]
 
 
-def test_ddp_two_cpu_processes_match_one(tmp_path):
+@pytest.mark.parametrize("loss", ["ce", "hug"])
+def test_ddp_two_cpu_processes_match_one(tmp_path, loss):
     """``torchrun --nproc_per_node=2`` (gloo) and one process give the same weights and history to DDP_TOL.
 
     540 training images of 4 classes in batches of 31: every batch splits 16 / 15 between the processes and
-    the last one (13 samples) 7 / 6, so the loss scaling for unequal shares is exercised. Measured: max
-    weight difference ~1e-15."""
+    the last one (13 samples) 7 / 6, so the loss scaling for unequal shares is exercised (for HUG: the
+    intra term per sample, the energy of the proxies once). Measured: max weight difference ~1e-15."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    single = subprocess.run([sys.executable, "-m", "gnc_teach", *_cli_args(tmp_path / "one")], env=env,
+    single = subprocess.run([sys.executable, "-m", "gnc_teach", *_cli_args(tmp_path / "one", loss)], env=env,
                             capture_output=True, text=True, timeout=300)
     assert single.returncode == 0, single.stderr
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1", "--nproc_per_node=2"]
-    double = subprocess.run([*torchrun, "-m", "gnc_teach", "--", *_cli_args(tmp_path / "two")], env=env,
+    double = subprocess.run([*torchrun, "-m", "gnc_teach", "--", *_cli_args(tmp_path / "two", loss)], env=env,
                             capture_output=True, text=True, timeout=300)
     assert double.returncode == 0, double.stderr[-3000:]
     one, two = load_run(tmp_path / "one"), load_run(tmp_path / "two")

@@ -11,6 +11,7 @@ from gnc_teach import datasets, train_cli
 from gnc_teach.cli import main
 from gnc_teach.models.networks import ARCHITECTURES
 from gnc_teach.training import CONFIGS, load_run
+from gnc_teach.training.config import LOSSES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--data", "digits", "--K", "4", "--d", "3", "--tau", "0.2", "--epochs", "2", "--width", "16",
@@ -75,6 +76,7 @@ def test_choices_match_the_package():
     assert train_cli.DATA == datasets.DATASETS
     assert train_cli.ARCHS == ARCHITECTURES
     assert train_cli.CONFIG_NAMES == tuple(CONFIGS)
+    assert train_cli.LOSSES == LOSSES
 
 
 def test_parser_needs_neither_torch_nor_sklearn():

@@ -94,13 +94,17 @@ def test_bad_measure_specs(kwargs, exc, match):
     (torch.ones(1, 3, dtype=F64), ValueError, "K >= 2"),
     (torch.tensor([[1.0, 0], [float("nan"), 0]]), ValueError, "NaN"),
     (torch.tensor([[2.0, 0], [0, 1.0]]), ValueError, "unit vectors"),
-    (torch.tensor([[1, 0], [0, 1]]), TypeError, "floating-point"),
-    (torch.ones(3, dtype=F64), ValueError, "shape"),
-    ("W", TypeError, "torch tensor"),
+    (torch.tensor([[1j, 0], [0, 1]]), TypeError, "real-valued"),
+    (torch.ones(3, dtype=F64), ValueError, "at least 2-D"),
+    ("W", TypeError, "torch.Tensor"),
 ])
 def test_bad_codes_are_refused_with_the_argument_named(W, exc, match):
     with pytest.raises(exc, match=match):
         energy(W)
+
+
+def test_integer_codes_are_read_as_float64():       # as everywhere in the package (the validation layer)
+    assert float(energy(torch.tensor([[1, 0], [0, 1]]))) == pytest.approx(0.5)
 
 
 def test_numpy_input_and_labels():

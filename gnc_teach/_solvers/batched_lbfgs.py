@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from .._stop import tick
+
 __all__ = ["batched_lbfgs"]
 
 
@@ -34,7 +36,7 @@ def _direction(g, S, Y, RHO):
 
 
 def batched_lbfgs(fun, x, *, max_iter: int = 3000, gtol: float | None = None, history: int = 20,
-                  c1: float = 1e-4, max_halvings: int = 50, patience: int = 10):
+                  c1: float = 1e-4, max_halvings: int = 50, patience: int = 10, progress=None, stop=None):
     """Minimise R independent smooth objectives. ``fun(x) -> (f (R,), grad (R, P))``.
 
     Stops a row when its gradient norm is <= ``gtol`` (default 0.01·sqrt(machine epsilon): 1.5e-10 in
@@ -42,6 +44,8 @@ def batched_lbfgs(fun, x, *, max_iter: int = 3000, gtol: float | None = None, hi
     to rounding, a step is still accepted if it lowers the gradient norm), after ``patience`` iterations in
     a row without progress (the objective falls by no more than rounding and the gradient norm stays
     above half its best value), or after ``max_iter`` iterations.
+    ``progress``: an optional tqdm-like object updated once per iteration; ``stop``: an optional callable
+    asked after every iteration (:class:`gnc_teach._stop.Stop`), True ends the run with the current iterate.
     Returns ``x, f, g, iterations (R,) long``.
     """
     eps = torch.finfo(x.dtype).eps
@@ -81,8 +85,8 @@ def batched_lbfgs(fun, x, *, max_iter: int = 3000, gtol: float | None = None, hi
             t = torch.where(todo, 0.5 * t, t)
         active &= ~todo                           # no acceptable step: converged to rounding
         gbest = torch.minimum(gbest, gnorm)
-        progress = (f_new < f - 4 * eps * f.abs()) | (g_new.norm(dim=1) < 0.5 * gbest)
-        stalled = torch.where(progress, torch.zeros_like(stalled), stalled + 1)
+        improved = (f_new < f - 4 * eps * f.abs()) | (g_new.norm(dim=1) < 0.5 * gbest)
+        stalled = torch.where(improved, torch.zeros_like(stalled), stalled + 1)
         active &= stalled < patience
         iters += active.long()
         s, y = x_new - x, g_new - g
@@ -93,4 +97,6 @@ def batched_lbfgs(fun, x, *, max_iter: int = 3000, gtol: float | None = None, hi
         if len(S) > history:
             S.pop(0), Y.pop(0), RHO.pop(0)
         x, f, g = x_new, f_new, g_new
+        if tick(progress, stop):
+            break
     return x, f, g, iters

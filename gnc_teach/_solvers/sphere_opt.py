@@ -22,12 +22,20 @@ import math
 
 import torch
 
-__all__ = ["softmin_margins", "riesz_energy_grad", "riemannian_adam", "normalize"]
+from .._stop import tick
+
+__all__ = ["softmin_margins", "riesz_energy_grad", "riemannian_adam", "normalize", "tangent"]
 
 
 def normalize(X: torch.Tensor) -> torch.Tensor:
     """Rows of ``X`` scaled to unit norm (the retraction onto the sphere)."""
     return X / X.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(X.dtype).tiny)
+
+
+def tangent(X: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """``G`` projected row by row onto the tangent spaces of the sphere at the unit rows of ``X``:
+    ``g_i - <g_i, x_i> x_i`` (any leading batch shape). The Riemannian gradient of every sphere solver."""
+    return G - (G * X).sum(-1, keepdim=True) * X
 
 
 def softmin_margins(W: torch.Tensor, H: torch.Tensor, tau: float, *, chunk: int = 2048):
@@ -123,13 +131,11 @@ def riemannian_adam(X: torch.Tensor, ascent, *, steps: int, lr=(0.05, 1e-4), tau
         tau_t = tau[0] * (tau[1] / tau[0]) ** f
         lr_t = lr[0] * (lr[1] / lr[0]) ** f
         G = ascent(X, tau_t)
-        G = G - (G * X).sum(-1, keepdim=True) * X          # tangent projection
+        G = tangent(X, G)
         m = b1 * m + (1 - b1) * G
         v = b2 * v + (1 - b2) * G * G
         step = (m / (1 - b1 ** (t + 1))) / ((v / (1 - b2 ** (t + 1))).sqrt() + eps)
         X = normalize(X + lr_t * step)
-        if progress is not None:
-            progress.update(1)
-        if stop is not None and stop():
+        if tick(progress, stop):
             break
     return X

@@ -107,12 +107,14 @@ def deep_linear_training(fn):
     return "both settings agree with the closed form to 1e-6, minority collapse included."
 
 
-@checker(limit=90.0)   # the student's 60 s budget plus the reference computations
+@checker(time_limit="budget")
 def global_minimum(fn, budget: float = 60.0):
     """``fn(n, lam_W, lam_H, M) -> (layers, H)``: an optimisation strategy for the bias-free MSE deep linear
     UFM. Judged on :data:`GLOBAL_MINIMUM_INSTANCES` (M = 2, 3, where spurious minima are common): each
-    returned model must reach the closed-form global minimum F* to 1e-8 (relative), all within
-    ``budget`` seconds."""
+    returned model must reach the closed-form global minimum F* to 1e-8 (relative), your function taking
+    ``budget`` seconds in all (the check's time limit)."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+        raise Fail(f"budget must be a number of seconds > 0, got {budget!r}.")
     t0 = time.perf_counter()
     report, missed = [], []
     for i, (n, lam_W, lam_H, M) in enumerate(GLOBAL_MINIMUM_INSTANCES):
@@ -125,8 +127,6 @@ def global_minimum(fn, budget: float = 60.0):
         report.append(f"{i}: F - F* = {gap:.1e}")
         if gap > 1e-8:
             missed.append(i)
-        if time.perf_counter() - t0 > budget:
-            raise Fail(f"over the time budget of {budget:.0f} s after instance {i}. Hint: fewer, better-aimed runs.")
     seconds = time.perf_counter() - t0
     if missed:
         raise Fail(f"{len(GLOBAL_MINIMUM_INSTANCES) - len(missed)}/{len(GLOBAL_MINIMUM_INSTANCES)} instances at the "

@@ -14,6 +14,10 @@ objective value. Optimiser: batched L-BFGS to a gradient norm of ``gtol``. Measu
 setting (M = 1, λ = 0.01): L-BFGS reaches the closed form to ~1e-9 in ~30 iterations (0.06 s); full-batch
 Adam with a cosine learning-rate decay needed 20,000 steps (20 s), and stopped early it is not monotone
 (4e-8 after 1,000 steps, 2e-5 after 5,000).
+
+Like every trainer of the package: restarts that would not fit in memory are refused up front,
+``progress=True`` shows a progress bar over the iterations, and Ctrl-C returns the restarts as they are
+then, with ``.interrupted = True``.
 """
 from __future__ import annotations
 
@@ -27,8 +31,11 @@ import torch
 import torch.nn.functional as F
 
 from .. import metrics
+from .._memory import check_memory
 from .._solvers.batched_lbfgs import batched_lbfgs
-from .._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
+from .._stop import current_stop, interruptible, progress_bar
+from .._tensor import (as_labels, as_matrix, as_vector, check_bool, check_int, check_pair, check_positive,
+                       check_type, generator, one_cpu_thread, resolve)
 from ..imbalance import check_class_sizes
 
 __all__ = ["DeepLinearResult", "Minimum", "train_deep_linear_ufm", "deep_linear_objective", "class_labels",
@@ -103,9 +110,7 @@ def _check_model_tensors(layers, H, y, b):
     if int(y.max()) >= K:
         raise ValueError(f"y has label {int(y.max())} but the last layer has K={K} rows.")
     if b is not None:
-        b = torch.as_tensor(b, dtype=torch.float64, device=H.device)
-        if b.shape != (K,):
-            raise ValueError(f"b must have shape ({K},), got {tuple(b.shape)}.")
+        b = as_vector(b, "b", n=K, device=H.device, dtype=torch.float64)
     return layers, H, y, b
 
 
@@ -151,6 +156,7 @@ class DeepLinearResult:
     iterations: int = 0
     seconds: float = 0.0
     init_scales: list = field(default_factory=list)
+    interrupted: bool = False
     _batch: tuple = field(default=None, repr=False)
 
     @property
@@ -189,7 +195,8 @@ class DeepLinearResult:
         """One line per distinct minimum: objective, how many restarts, fitted modes, collapsed classes."""
         R = len(self.restart_objectives)
         head = (f"{R} restart(s) ended in {len(self.minima)} distinct minim{'a' if len(self.minima) > 1 else 'um'}"
-                f" (M={self.M}, λ_W={self.lam_W:g}, λ_H={self.lam_H:g}, loss={self.loss}):")
+                f" (M={self.M}, λ_W={self.lam_W:g}, λ_H={self.lam_H:g}, loss={self.loss})"
+                f"{' when Ctrl-C interrupted the training (not converged)' if self.interrupted else ''}:")
         lines = [head]
         for i, m in enumerate(self.minima):
             tag = "lowest" if i == 0 else f"+{m.objective - self.minima[0].objective:.3e}"
@@ -222,7 +229,9 @@ def reference_scale(n, lam_W, lam_H, M) -> tuple:
     """``(u, v)``: the MSE optimum's singular value of every layer (u = sqrt(t/λ_W)) and of the weighted
     class means (v = sqrt(t/λ_H) = sqrt(n_k)·||h̄_k||) if the largest class were fitted exactly,
     t = (λ_W^M λ_H)^{1/(M+1)} n_max^{1/(M+1)}. The unit of the initialisation (penalties of 0 count as 1e-12)."""
-    lam_W, lam_H = max(lam_W, 1e-12), max(lam_H, 1e-12)
+    n, M = check_class_sizes(n), check_int(M, "M", minimum=1)
+    lam_W = max(check_positive(lam_W, "lam_W", allow_zero=True), 1e-12)
+    lam_H = max(check_positive(lam_H, "lam_H", allow_zero=True), 1e-12)
     t = (lam_W ** M * lam_H) ** (1 / (M + 1)) * float(max(n)) ** (1 / (M + 1))
     return math.sqrt(t / lam_W), math.sqrt(t / lam_H)
 
@@ -301,11 +310,23 @@ def _group_minima(objectives, ranks, collapsed, rtol):
             for f, rs in groups]
 
 
+def _check_lbfgs_memory(R, P, N, widths, K, device, dtype):
+    """The memory guard of a batched L-BFGS run: the 2 x 20 curvature pairs and about 12 more vectors of
+    (R, P) numbers, and the forward pass of the objective with its gradient (about 3 x (R, N, widths + K))."""
+    item = torch.finfo(dtype).bits // 8
+    check_memory(item * R * (52 * P + 3 * N * (sum(widths) + K)), device=device,
+                 what=f"a deep linear UFM run with K={K} classes, N={N} samples, widths {widths[:4]}"
+                      f"{'...' if len(widths) > 4 else ''}, restarts={R} ({P} parameters per restart)",
+                 fix="Use fewer classes or samples, narrower layers, fewer restarts, dtype=torch.float32, "
+                     "or a GPU with more memory.")
+
+
+@interruptible
 def train_deep_linear_ufm(n, d=None, *, M: int = 1, lam_W: float = 5e-3, lam_H: float = 5e-3,
                           loss: str = "mse", bias: bool = False, restarts: int = 16, init_scale=(0.1, 4.0),
                           seed: int = 0, max_iter: int = 3000, gtol: float | None = None,
                           minima_rtol: float = 1e-8, allow_narrow: bool = False, device=None,
-                          dtype=None) -> DeepLinearResult:
+                          dtype=None, progress: bool = False) -> DeepLinearResult:
     """Train the deep linear UFM (module docstring) for class sizes ``n`` with ``restarts`` runs in one batch.
 
     ``d``: the widths d_1..d_M (an int for all, default K); each must be >= K (>= K-1 with ``bias``)
@@ -325,6 +346,9 @@ def train_deep_linear_ufm(n, d=None, *, M: int = 1, lam_W: float = 5e-3, lam_H: 
     without bias, d = K) 3 missed it; all 3 reached it with one more width (d = K + 1), presumably
     because a spare dimension lets the starting fits W H̄ᵀ (a random orthogonal matrix, possibly with
     determinant -1) turn into the optimum without passing a mode through 0.
+
+    ``progress=True`` shows a progress bar over the iterations; Ctrl-C returns the restarts as they are then
+    (``.interrupted``; the minima listed are then only where training stopped).
     """
     n = check_class_sizes(n)
     K, N = len(n), int(n.sum())
@@ -332,20 +356,21 @@ def train_deep_linear_ufm(n, d=None, *, M: int = 1, lam_W: float = 5e-3, lam_H: 
     lam_W = check_positive(lam_W, "lam_W", allow_zero=True)
     lam_H = check_positive(lam_H, "lam_H", allow_zero=True)
     loss = _check_loss(loss)
-    widths = _widths(d, K, M, bool(bias), allow_narrow)
+    bias = check_bool(bias, "bias")
+    widths = _widths(d, K, M, bias, allow_narrow)
     restarts = check_int(restarts, "restarts", minimum=1)
     if isinstance(init_scale, (numbers.Real, np.floating)) and not isinstance(init_scale, bool):
         init_scale = (init_scale, init_scale)
-    if not isinstance(init_scale, (tuple, list)) or len(init_scale) != 2:
-        raise TypeError(f"init_scale must be a number or a pair (lo, hi), got {init_scale!r}.")
-    lo = check_positive(init_scale[0], "init_scale[0]")
-    hi = check_positive(init_scale[1], "init_scale[1]")
+    lo, hi = check_pair(init_scale, "init_scale", example="(0.1, 4.0)")
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     gtol = None if gtol is None else check_positive(gtol, "gtol")
     minima_rtol = check_positive(minima_rtol, "minima_rtol", allow_zero=True)
+    g = generator(seed)
     device, dtype = resolve(device, dtype)
+    P = N * widths[0] + sum(a * b for a, b in zip(widths, widths[1:] + [K])) + (K if bias else 0)
+    _check_lbfgs_memory(restarts, P, N, widths, K, device, dtype)
+    _check_lbfgs_memory(restarts, P, N, widths, K, torch.device("cpu"), torch.float64)   # the start, drawn on the CPU
 
-    g = torch.Generator().manual_seed(int(seed))
     scales = torch.logspace(math.log10(lo), math.log10(hi), restarts, dtype=torch.float64)
     H0, layers0 = _init(scales, reference_scale(n, lam_W, lam_H, M), n, widths, K, g, torch.float64)
     b0 = torch.zeros(restarts, K, dtype=torch.float64) if bias else None
@@ -360,8 +385,9 @@ def train_deep_linear_ufm(n, d=None, *, M: int = 1, lam_W: float = 5e-3, lam_H: 
         return f.detach(), grad
 
     t0 = time.perf_counter()
-    with one_cpu_thread(device.type == "cpu" and x0.numel() <= 400_000):
-        x, f, grad, iters = batched_lbfgs(fun, x0, max_iter=max_iter, gtol=gtol)
+    with progress_bar(progress, max_iter, f"train_deep_linear_ufm(K={K}, M={M})", unit="it") as bar, \
+            one_cpu_thread(device.type == "cpu" and x0.numel() <= 400_000):
+        x, f, grad, iters = batched_lbfgs(fun, x0, max_iter=max_iter, gtol=gtol, progress=bar, stop=current_stop())
     seconds = time.perf_counter() - t0
     H, layers, b = _unpack(x.detach(), N, widths, K, bias)
     objectives = f.cpu().tolist()
@@ -388,7 +414,9 @@ def closed_form_errors(result: DeepLinearResult, optimum=None) -> dict:
     Gram errors of W Wᵀ and of the class means against the predicted Grams; ``objective_gap`` trained F
     minus predicted F* (>= 0 up to rounding, since F* is the global minimum).
     """
-    from ..imbalance import deep_linear_optimum
+    from ..imbalance import DeepLinearOptimum, deep_linear_optimum
+    check_type(result, DeepLinearResult, "result", what="a DeepLinearResult (from train_deep_linear_ufm)")
+    check_type(optimum, (DeepLinearOptimum, type(None)), "optimum", what="None or a DeepLinearOptimum")
     if result.loss != "mse":
         raise ValueError("the closed forms are for loss='mse'; this result was trained with loss='ce'.")
     if optimum is None:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._tensor import check_int, check_positive
+from .._tensor import check_bool, check_int, check_positive
 
 __all__ = ["Network", "mlp", "small_cnn", "resnet18", "build_network", "ARCHITECTURES"]
 
@@ -42,6 +42,7 @@ class Network(nn.Module):
         self.tau = None if tau is None else check_positive(tau, "tau")
         if bias is None:  # the paper's normalised classifier has no bias; a plain one usually has
             bias = tau is None
+        bias = check_bool(bias, "bias")
         self.feature_map = feature_map
         self.classifier = nn.Linear(self.d, self.K, bias=bool(bias))
 
@@ -64,17 +65,30 @@ class Network(nn.Module):
         z = F.normalize(H, dim=1) @ F.normalize(self.classifier.weight, dim=1).T / self.tau
         return z if self.classifier.bias is None else z + self.classifier.bias
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits(self.feature_map(x))
+    def forward(self, x: torch.Tensor, *, features: bool = False) -> torch.Tensor:
+        """The logits ``(N, K)`` of inputs ``x``, or with ``features=True`` the features ``(N, d)`` (through
+        ``forward``, so that a DistributedDataParallel wrapper sees the call)."""
+        H = self.feature_map(x)
+        return H if features else self.logits(H)
 
     def extra_repr(self) -> str:
         return f"d={self.d}, K={self.K}, tau={self.tau}, bias={self.classifier.bias is not None}"
 
 
+def _shape(in_shape, *, image: bool = False) -> tuple:
+    """``in_shape`` as a tuple of positive ints: the shape of one input, ``(C, H, W)`` for an image network."""
+    if isinstance(in_shape, (str, bytes)) or not isinstance(in_shape, (tuple, list, torch.Size)) or not in_shape:
+        raise TypeError(f"in_shape must be the shape of one input, e.g. (1, 8, 8), got {in_shape!r}.")
+    shape = tuple(check_int(s, f"in_shape[{i}]", minimum=1) for i, s in enumerate(in_shape))
+    if image and len(shape) != 3:
+        raise ValueError(f"in_shape must be (C, H, W) for a convolutional network, got {shape}.")
+    return shape
+
+
 def _flat_size(in_shape) -> int:
     n = 1
-    for s in in_shape:
-        n *= int(s)
+    for s in _shape(in_shape):
+        n *= s
     return n
 
 
@@ -93,7 +107,7 @@ def mlp(in_shape, d: int, K: int, *, width: int = 128, depth: int = 2, tau=None,
 def small_cnn(in_shape, d: int, K: int, *, width: int = 32, tau=None, bias=None) -> Network:
     """Conv3×3(width/2)-ReLU, Conv3×3(width, stride 2)-ReLU, global average pool, Linear → R^d."""
     width = check_int(width, "width", minimum=2)
-    c = int(in_shape[0])
+    c = _shape(in_shape, image=True)[0]
     body = nn.Sequential(
         nn.Conv2d(c, width // 2, 3, padding=1), nn.ReLU(),
         nn.Conv2d(width // 2, width, 3, stride=2, padding=1), nn.ReLU(),
@@ -125,7 +139,7 @@ def resnet18(in_shape, d: int, K: int, *, width: int = 64, tau=None, bias=None) 
     channels (strides 1, 2, 2, 2), global average pool, Linear(8·width → d). ``width=64`` is the standard one
     (11.2 M parameters); a small width gives a CPU-sized copy for tests."""
     width = check_int(width, "width", minimum=1)
-    c = int(in_shape[0])
+    c = _shape(in_shape, image=True)[0]
     layers = [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
     c_in = width
     for i, stride in enumerate((1, 2, 2, 2)):

@@ -31,10 +31,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._memory import check_memory
-from .._stop import current_stop, interruptible
-from .._tensor import check_int, check_positive, check_seed, one_cpu_thread, resolve
 from .. import metrics
+from .._memory import check_memory
+from .._solvers.sphere_opt import tangent
+from .._stop import current_stop, interruptible, progress_bar, tick
+from .._tensor import check_int, check_positive, check_seed, generator, one_cpu_thread, resolve
+from ..geometry import random_sphere
 
 __all__ = ["UFMResult", "train_ufm", "train_spherical_ufm", "ufm_labels"]
 
@@ -80,11 +82,6 @@ def ufm_labels(K: int, n: int, *, device=None) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- the shared loop
-def _tangent(X, G):
-    """Project the Euclidean gradient G onto the tangent space of the unit sphere at each row of X."""
-    return G - (G * X).sum(-1, keepdim=True) * X
-
-
 def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, eps=1e-8, adaptive=True,
          progress=False, what="training"):
     """Full-batch Adam on W ``(R, K, d)`` and H ``(R, N, d)`` with a cosine-decayed learning rate.
@@ -97,18 +94,10 @@ def _fit(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio=1e-3, e
     end); Ctrl-C ends the loop early (:func:`gnc_teach._stop.current_stop`). ``progress``: a tqdm bar over
     the steps, labelled ``what``.
     """
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc=what, leave=False)
-    try:
-        with one_cpu_thread(H.device.type == "cpu" and H.numel() <= 200_000):  # tiny tensors: 1 thread
-            return _adam_loop(W, H, loss_fn, steps=steps, lr=lr, sphere=sphere, record_every=record_every,
-                              lr_min_ratio=lr_min_ratio, eps=eps, adaptive=adaptive, bar=bar,
-                              stop=current_stop())
-    finally:
-        if bar is not None:
-            bar.close()
+    with progress_bar(progress, steps, what) as bar, \
+            one_cpu_thread(H.device.type == "cpu" and H.numel() <= 200_000):  # tiny tensors: 1 thread
+        return _adam_loop(W, H, loss_fn, steps=steps, lr=lr, sphere=sphere, record_every=record_every,
+                          lr_min_ratio=lr_min_ratio, eps=eps, adaptive=adaptive, bar=bar, stop=current_stop())
 
 
 def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, eps,
@@ -132,16 +121,14 @@ def _adam_loop(W, H, loss_fn, *, steps, lr, sphere, record_every, lr_min_ratio, 
         with torch.no_grad():
             for p, g, m_, v_ in zip(params, grads, m, v):
                 if sphere:
-                    g = _tangent(p, g)
+                    g = tangent(p, g)
                 m_.mul_(b1).add_(g, alpha=1 - b1)
                 v_.mul_(b2).addcmul_(g, g, value=1 - b2)
                 step = (m_ / (1 - b1 ** (t + 1))) / ((v_ / (1 - b2 ** (t + 1))).sqrt() + eps) if adaptive else g
                 p.sub_(lr_t * step)
                 if sphere:  # retraction back onto the sphere
                     p.div_(p.norm(dim=-1, keepdim=True))
-        if bar is not None:
-            bar.update(1)
-        if stop is not None and stop():
+        if tick(bar, stop):
             losses = losses[:t + 1]
             stop.note = f"after {t + 1} of {steps} steps"
             break
@@ -155,11 +142,16 @@ def _fit_sphere(K, d, n, loss_fn, *, restarts, seed, steps, lr, device, dtype, r
     """The shared core of the spherical trainers: ``restarts`` random unit starts W ``(R, K, d)``,
     H ``(R, K n, d)`` (float64 draws from ``seed``, then moved to ``device``/``dtype``) and Riemannian
     optimisation of ``loss_fn`` with :func:`_fit`. Returns ``(W, H, losses, snaps)`` as :func:`_fit` does."""
-    g = torch.Generator().manual_seed(int(seed))
-    W0 = F.normalize(torch.randn(restarts, K, d, generator=g, dtype=torch.float64), dim=-1)
-    H0 = F.normalize(torch.randn(restarts, K * n, d, generator=g, dtype=torch.float64), dim=-1)
+    W0, H0 = _sphere_start(restarts, K, d, n, seed)
     return _fit(W0.to(device, dtype), H0.to(device, dtype), loss_fn, steps=steps, lr=lr, sphere=True,
                 record_every=record_every, adaptive=adaptive, progress=progress, what=what)
+
+
+def _sphere_start(R, K, d, n, seed):
+    """The random start of the spherical trainers: unit W ``(R, K, d)`` and H ``(R, K n, d)``, float64 on
+    the CPU, drawn one after the other from ``seed``."""
+    g = generator(seed)
+    return random_sphere(K, d, seed=g, batch=R), random_sphere(K * n, d, seed=g, batch=R)
 
 
 def _ce(W, H, y, tau=1.0):
@@ -198,12 +190,14 @@ def _check_sizes(K, d, n, steps, record_every, *, per):
     return K, d, n, steps, record_every
 
 
-def _check_ufm_memory(K, d, n, R, device, dtype):
-    """The memory guard of a UFM run: the (R, N, K) logits with their softmax, gradient and temporaries
-    (about 6 copies) and the Adam states of W and H (about 8 copies of (R, K + N, d)), N = K n."""
+def _check_ufm_memory(K, d, n, R, device, dtype, *, loss="CE"):
+    """The memory guard of a UFM run: the (R, N, K) logits of CE (the (R, K, K) distance matrices of the HUG
+    energy) with their softmax, gradient and temporaries (about 6 copies), and the Adam states of W and H
+    (about 8 copies of (R, K + N, d)), N = K n."""
     item = torch.finfo(dtype).bits // 8
     N = K * n
-    check_memory(item * R * (6 * N * K + 8 * (K + N) * d),
+    square = N * K if loss == "CE" else K * K
+    check_memory(item * R * (6 * square + 8 * (K + N) * d),
                  what=f"a UFM run with K={K}, n={n} (N={N} features), d={d}, restarts={R}",
                  fix="Use a smaller K or n, fewer restarts, dtype=torch.float32, or a GPU with more memory.",
                  device=device)
@@ -237,7 +231,7 @@ def train_ufm(K: int, d: int, n: int, *, lam_W: float = 5e-4, lam_H: float = 5e-
     seed = check_seed(seed)
     device, dtype = resolve(device, dtype)
     _check_ufm_memory(K, d, n, 1, device, dtype)
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     W0 = init_scale * torch.randn(1, K, d, generator=g, dtype=torch.float64)
     H0 = init_scale * torch.randn(1, K * n, d, generator=g, dtype=torch.float64)
     y = ufm_labels(K, n, device=device)

@@ -8,20 +8,27 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .._tensor import check_int, check_positive
+from .._tensor import check_bool, check_fraction, check_int, check_positive, check_seed
 from ..datasets import DATASETS
 from ..models.networks import ARCHITECTURES
 
-__all__ = ["TrainConfig", "CONFIGS", "make_config"]
+__all__ = ["TrainConfig", "CONFIGS", "make_config", "LOSSES"]
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "constant")
+#: "ce": cross-entropy of the logits; "hug": the HUG loss (gnc_teach.hug.hug_loss) of the features with the
+#: normalised classifier rows as learnable proxies (Riesz s = 2, both weights 1)
+LOSSES = ("ce", "hug")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """A training run. ``tau=None`` trains a plain linear classifier z = W h + b; a number τ > 0 trains
     normalised features and classifier with logits cos(w_k, h)/τ (``bias`` defaults to False then).
+    ``loss``: "ce" (cross-entropy of the logits) or "hug" (:func:`gnc_teach.hug.hug_loss` of the features,
+    with the normalised classifier rows as learnable proxies; needs a τ, which then only scales the
+    logits whose CE is recorded as train/test loss). ``label_noise``: the fraction of training labels
+    replaced by a random other class (drawn with ``seed``; test labels stay clean).
 
     data / network: ``data`` (one of ``datasets.DATASETS``), ``data_dir`` (CIFAR folder), ``K`` (keep
     classes 0..K-1; None = all), ``per_class`` (digit-pairs: training pairs per class), ``arch``
@@ -44,6 +51,8 @@ class TrainConfig:
     depth: int | None = None
     tau: float | None = None
     bias: bool | None = None
+    loss: str = "ce"
+    label_noise: float = 0.0
     epochs: int = 100
     batch_size: int = 128
     optimizer: str = "sgd"
@@ -93,9 +102,7 @@ def _choice(value, name, choices):
 
 
 def _bool(value, name):
-    if not isinstance(value, bool):
-        raise TypeError(f"{_option(name)} must be True or False, got {value!r}.")
-    return value
+    return check_bool(value, _option(name))
 
 
 def make_config(config=None, /, **overrides) -> TrainConfig:
@@ -130,6 +137,8 @@ def make_config(config=None, /, **overrides) -> TrainConfig:
         depth=None if c.depth is None else check_int(c.depth, "depth", minimum=0),
         tau=None if c.tau is None else check_positive(c.tau, "tau"),
         bias=None if c.bias is None else _bool(c.bias, "bias"),
+        loss=_choice(c.loss, "loss", LOSSES),
+        label_noise=check_fraction(c.label_noise, _option("label_noise"), allow_zero=True),
         epochs=check_int(c.epochs, "epochs", minimum=1),
         batch_size=check_int(c.batch_size, "batch_size", minimum=1),
         optimizer=_choice(c.optimizer, "optimizer", OPTIMIZERS),
@@ -139,7 +148,7 @@ def make_config(config=None, /, **overrides) -> TrainConfig:
         weight_decay=check_positive(c.weight_decay, "weight_decay", allow_zero=True),
         schedule=_choice(c.schedule, "schedule", SCHEDULES),
         augment=_bool(c.augment, "augment"),
-        seed=check_int(c.seed, "seed", minimum=0),
+        seed=check_seed(c.seed, _option("seed")),
         eval_every=check_int(c.eval_every, "eval_every", minimum=0),
         eval_samples=None if c.eval_samples is None else check_int(c.eval_samples, "eval_samples", minimum=2),
         checkpoint_every=check_int(c.checkpoint_every, "checkpoint_every", minimum=0),
@@ -152,4 +161,7 @@ def make_config(config=None, /, **overrides) -> TrainConfig:
         raise ValueError(f"per_class (--per-class) applies to data='digit-pairs' only, got data={values['data']!r}.")
     if values["augment"] and values["data"] in ("digits", "digit-pairs"):
         raise ValueError("augment (--augment) is for the CIFAR images; the 8x8 digits are used as they are.")
+    if values["loss"] == "hug" and values["tau"] is None:
+        raise ValueError("loss (--loss) 'hug' needs the normalised classifier: give tau (--tau), e.g. 0.1 "
+                         "(HUG itself has no temperature; tau scales the logits whose CE is recorded).")
     return TrainConfig(**values)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Context", "setup", "wrap", "teardown"]
+__all__ = ["Context", "setup", "wrap", "teardown", "any_process"]
 
 
 @dataclass
@@ -32,8 +32,15 @@ class Context:
         return self.rank == 0
 
 
-def setup(device: torch.device) -> Context:
+def _context(ctx):
+    from .._tensor import check_type
+    return check_type(ctx, Context, "ctx", what="the Context returned by setup()")
+
+
+def setup(device) -> Context:
     """Join the process group when started by torchrun (WORLD_SIZE > 1), else a one-process context."""
+    from .._tensor import resolve
+    device, _ = resolve(device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Context(device=device)
@@ -51,6 +58,7 @@ def setup(device: torch.device) -> Context:
 
 def wrap(model, ctx: Context):
     """``model`` wrapped in DistributedDataParallel when there are several processes (else itself)."""
+    ctx = _context(ctx)
     if ctx.world == 1:
         return model
     from torch.nn.parallel import DistributedDataParallel
@@ -58,8 +66,21 @@ def wrap(model, ctx: Context):
     return DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
 
 
+def any_process(ctx: Context, flag: bool) -> bool:
+    """True on every process when ``flag`` is True on at least one (one all-reduce; no communication in a
+    one-process run): how the processes agree to stop together after Ctrl-C."""
+    if _context(ctx).world == 1:
+        return bool(flag)
+    import torch.distributed as dist
+
+    t = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
 def teardown(ctx: Context) -> None:
-    if ctx.owned:
+    """Leave the process group if :func:`setup` created it."""
+    if _context(ctx).owned:
         import torch.distributed as dist
 
         dist.destroy_process_group()

@@ -1,4 +1,5 @@
-"""The training loop: minibatch SGD/Adam with cross-entropy, evaluations of the NC/GNC metrics, checkpoints.
+"""The training loop: minibatch SGD/Adam with cross-entropy (or the HUG loss), evaluations of the NC/GNC
+metrics, checkpoints.
 
 One entry point, :func:`train`, for a notebook, the ``gnc-teach train`` command and ``torchrun`` (data
 parallel, see :mod:`gnc_teach.training.distributed`). The loop itself is kept as lean as a hand-written
@@ -8,23 +9,31 @@ device (no host synchronisation per step), and all evaluation happens between ep
 Reproducibility: the weights are initialised from ``seed`` (the global torch RNG is left as it was), and
 epoch e shuffles (and augments) with generators seeded from (seed, e), so a run, and a resumed run, is
 bitwise repeatable on a CPU with the same number of threads. (cuDNN on a GPU is not bitwise deterministic.)
+
+No lost work: Ctrl-C (Jupyter's interrupt) ends the training after the current batch (after the current
+epoch under torchrun, where the processes must agree); the model is then evaluated, its metrics and
+checkpoint are written, and the result comes back with ``.interrupted = True`` (resuming continues from
+there). Data that would not fit on the device is refused before it is moved there.
 """
 from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-from .._tensor import one_cpu_thread, resolve
-from ..datasets import augment_images, check_cifar_folder, load_dataset
+from .._io import write_atomic
+from .._memory import check_memory
+from .._stop import current_stop, interruptible, progress_bar
+from .._tensor import check_bool, check_int, check_seed, check_type, one_cpu_thread, resolve
+from ..datasets import Dataset, augment_images, check_cifar_folder, load_dataset, with_label_noise
+from ..hug import hug_loss
 from ..models.networks import build_network
 from . import distributed
-from .config import make_config
-from .record import METRIC_KEYS, collapse_metrics, evaluate, reference_rho
+from .config import TrainConfig, make_config
+from .record import METRIC_KEYS, NOISE_KEYS, collapse_metrics, evaluate, noise_metrics, reference_rho
 from .result import CHECKPOINT, TrainResult, check_out, write_metrics
 
 __all__ = ["train", "build_model", "load_data", "epoch_seed"]
@@ -33,22 +42,38 @@ HISTORY_KEYS = ("epoch", "lr", "batch_loss", "train_loss", "train_acc", "test_lo
                 *METRIC_KEYS, "seconds")
 
 
+def _history_keys(cfg):
+    """What a run records: :data:`HISTORY_KEYS`, and with label noise also ``record.NOISE_KEYS``."""
+    return HISTORY_KEYS[:-1] + NOISE_KEYS + HISTORY_KEYS[-1:] if cfg.label_noise else HISTORY_KEYS
+
+
 _MAY_CHANGE_ON_RESUME = ("epochs", "eval_every", "eval_samples", "checkpoint_every")
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """The seed of epoch ``epoch``'s shuffling and augmentation generators."""
-    return (int(seed) * 1_000_003 + int(epoch) + 1) % (2 ** 63)
+    seed, epoch = check_seed(seed), check_int(epoch, "epoch", minimum=0)
+    return (seed * 1_000_003 + epoch + 1) % (2 ** 63)
+
+
+def _config(cfg):
+    return check_type(cfg, TrainConfig, "cfg", what="a TrainConfig (see make_config)")
 
 
 def load_data(cfg):
-    """The configuration's :class:`~gnc_teach.datasets.Dataset` (K classes kept when ``cfg.K`` is set)."""
+    """The configuration's :class:`~gnc_teach.datasets.Dataset` (K classes kept when ``cfg.K`` is set), with
+    ``cfg.label_noise`` of its training labels replaced (drawn with ``cfg.seed``)."""
+    cfg = _config(cfg)
     options = {} if cfg.per_class is None else {"per_class": cfg.per_class}
-    return load_dataset(cfg.data, data_dir=cfg.data_dir, K=cfg.K, seed=cfg.seed, **options)
+    data = load_dataset(cfg.data, data_dir=cfg.data_dir, K=cfg.K, seed=cfg.seed, **options)
+    return with_label_noise(data, cfg.label_noise, seed=cfg.seed)
 
 
 def build_model(cfg, data, *, device=None, dtype=torch.float32):
     """The configuration's network for ``data``, initialised from ``cfg.seed`` (global RNG untouched)."""
+    cfg = _config(cfg)
+    check_type(data, Dataset, "data", what="a Dataset (see load_data)")
+    device, dtype = resolve(device, dtype, default_dtype=torch.float32)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = build_network(cfg.arch, data.in_shape, cfg.d, data.K, width=cfg.width, depth=cfg.depth,
@@ -70,14 +95,7 @@ def _lr(cfg, epoch):
     return 0.5 * cfg.lr * (1 + math.cos(math.pi * epoch / cfg.epochs))
 
 
-def _bar(progress, total, initial):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc="epochs", unit="epoch", file=sys.stderr, leave=False)
-
-
+@interruptible
 def train(config=None, /, *, device=None, dtype=None, out=None, progress: bool = True, resume: bool = False,
           **options) -> TrainResult:
     """Train a network on real data and record NC/GNC metrics; returns a :class:`TrainResult`.
@@ -89,10 +107,13 @@ def train(config=None, /, *, device=None, dtype=None, out=None, progress: bool =
     ``checkpoint.pt``; ``resume=True`` continues from its checkpoint. Under ``torchrun`` every process
     runs this same call (see :mod:`gnc_teach.training.distributed`); rank 0 evaluates and writes.
 
-    Everything is validated before training: the options, ``out`` (must be writable), the data (``data``,
-    ``data_dir``, ``K``), the device; errors are ValueError/TypeError naming the argument.
+    Everything is validated before training: the options, ``out`` (must be writable; it is created at the
+    first write), the data (``data``, ``data_dir``, ``K``), the device; errors are ValueError/TypeError
+    naming the argument. ``progress=True`` shows a progress bar over the epochs. Ctrl-C ends the training
+    after the current batch and returns the model so far, evaluated and saved, with ``.interrupted = True``.
     """
     cfg = make_config(config, **options)
+    progress, resume = check_bool(progress, "progress"), check_bool(resume, "resume")
     device, dtype = resolve(device, dtype, default_dtype=torch.float32)
     if cfg.data in ("cifar10", "cifar100"):
         check_cifar_folder(cfg.data_dir, cfg.data)        # before creating any folder
@@ -114,32 +135,36 @@ def _run(cfg, data, ctx, dtype, out, progress, resume):
     model = build_model(cfg, data, device=ctx.device, dtype=dtype)
     opt = _optimizer(cfg, model)
     ckpt_path = None if out is None else os.path.join(out, CHECKPOINT)
-    history, start = _resume(cfg, model, opt, ckpt_path) if resume else ({k: [] for k in HISTORY_KEYS}, 0)
+    history, start = _resume(cfg, model, opt, ckpt_path) if resume else ({k: [] for k in _history_keys(cfg)}, 0)
     net = distributed.wrap(model, ctx)
     tensors = _on_device(data, ctx.device, dtype)
     ev = _eval_subset(cfg, tensors[1])
     rho_ref, rho_src = reference_rho(data.K, cfg.d) if ctx.main and cfg.eval_every else (float("nan"), "")
-    bar = _bar(progress and ctx.main, cfg.epochs, start)
     t0 = time.perf_counter() - (history["seconds"][-1] if history["seconds"] else 0.0)
     # Small models on a CPU: one thread (on a busy 2-core machine two threads made the digits MLP 30x slower).
     small = ctx.device.type == "cpu" and sum(p.numel() for p in model.parameters()) < SMALL_MODEL
-    with one_cpu_thread(small):
+    stop, stopped = current_stop(), False
+    with progress_bar(progress and ctx.main, cfg.epochs, "epochs", unit="epoch", initial=start) as bar, \
+            one_cpu_thread(small):
         for epoch in range(start, cfg.epochs):
             lr = _lr(cfg, epoch)
-            loss = _epoch(cfg, net, opt, tensors, epoch, lr, ctx)
+            loss = _epoch(cfg, net, opt, tensors, epoch, lr, ctx, stop if ctx.world == 1 else None)
+            stopped = distributed.any_process(ctx, stop())
+            last = stopped or epoch + 1 == cfg.epochs
             _append(history, epoch=epoch + 1, lr=lr, batch_loss=loss)
-            if ctx.main and cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
+            if ctx.main and cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or last):
                 _evaluate_into(history, model, data, tensors, ev, dtype, rho_ref)
             history["seconds"][-1] = time.perf_counter() - t0
             if ctx.main and out is not None:
-                _save(cfg, history, model, opt, epoch, out, ckpt_path,
-                      lambda: _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out))
+                _save(cfg, history, model, opt, epoch, out, ckpt_path, last,
+                      lambda: _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out, stopped))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(_postfix(history), refresh=False)
-    if bar is not None:
-        bar.close()
-    return _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out)
+            if stopped:
+                stop.note = f"in epoch {epoch + 1} of {cfg.epochs}"
+                break
+    return _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out, stopped)
 
 
 SMALL_MODEL = 2_000_000   # parameters
@@ -148,21 +173,30 @@ SMALL_MODEL = 2_000_000   # parameters
 def _resume(cfg, model, opt, ckpt_path):
     """Load ``ckpt_path`` into model and optimiser when it exists; ``(history, first epoch)``."""
     if not os.path.isfile(ckpt_path):
-        return {k: [] for k in HISTORY_KEYS}, 0
+        return {k: [] for k in _history_keys(cfg)}, 0
     state = torch.load(ckpt_path, map_location=next(model.parameters()).device, weights_only=False)
+    defaults = TrainConfig().to_dict()           # fields added since the checkpoint was written
     changed = sorted(k for k, v in cfg.to_dict().items()
-                     if k not in _MAY_CHANGE_ON_RESUME and state["config"].get(k) != v)
+                     if k not in _MAY_CHANGE_ON_RESUME and state["config"].get(k, defaults[k]) != v)
     if changed:
         raise ValueError(f"resume: the checkpoint {ckpt_path!r} was trained with other {changed}; resume with "
                          "the same configuration (only epochs and the record options may change).")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
-    return state["history"], state["epoch"]
+    history = state["history"]
+    for k in _history_keys(cfg):                # keys added since: NaN for the epochs already done
+        history.setdefault(k, [float("nan")] * len(history["epoch"]))
+    return history, state["epoch"]
 
 
 def _on_device(data, device, dtype):
     """``(X_train, y_train, X_test, y_test, to_input)`` on the device. Float images become inputs once
     (``to_input`` None); uint8 images (CIFAR) stay compact and become inputs batch by batch."""
+    item = torch.finfo(dtype).bits // 8 if data.X_train.is_floating_point() else data.X_train.element_size()
+    images = data.X_train.numel() + data.X_test.numel()
+    check_memory(item * images + 8 * (len(data.y_train) + len(data.y_test)), device=device,
+                 what=f"the {data.name!r} data on {device} ({images} pixel values)",
+                 fix="Use fewer classes (K), or a device with more memory.")
     Xtr, ytr = data.X_train.to(device), data.y_train.to(device)
     Xte, yte = data.X_test.to(device), data.y_test.to(device)
     if Xtr.is_floating_point():
@@ -170,8 +204,22 @@ def _on_device(data, device, dtype):
     return Xtr, ytr, Xte, yte, lambda X: data.inputs(X, dtype)
 
 
-def _epoch(cfg, net, opt, tensors, epoch, lr, ctx) -> float:
-    """One pass over the training data in shuffled batches; returns the mean training loss of its batches."""
+def _batch_loss(cfg, net, x, y, P, B):
+    """The loss of this process's samples ``x, y`` of a batch of ``B`` samples split over ``P`` processes:
+    the batch mean in one process; under DDP (P/B)·Σ over its samples, so that DDP's average over the
+    processes is exactly the batch mean (the HUG energy term, the same in every process, is added as is)."""
+    if cfg.loss == "ce":
+        if P == 1:
+            return F.cross_entropy(net(x), y)
+        return F.cross_entropy(net(x), y, reduction="sum") * (P / B)
+    model = getattr(net, "module", net)             # the network inside a DDP wrapper
+    t = hug_loss(net(x, features=True), y, F.normalize(model.W, dim=1), return_terms=True)
+    return t.loss if P == 1 else t.intra * (y.shape[0] * P / B) + t.inter
+
+
+def _epoch(cfg, net, opt, tensors, epoch, lr, ctx, stop=None) -> float:
+    """One pass over the training data in shuffled batches; returns the mean training loss of its batches.
+    ``stop`` (a :class:`gnc_teach._stop.Stop`) is asked after every batch: True ends the epoch there."""
     Xtr, ytr, _, _, to_input = tensors
     N, B, P, r = Xtr.shape[0], cfg.batch_size, ctx.world, ctx.rank
     for group in opt.param_groups:
@@ -188,20 +236,19 @@ def _epoch(cfg, net, opt, tensors, epoch, lr, ctx) -> float:
         x = Xtr[mine] if to_input is None else to_input(Xtr[mine])
         if cfg.augment:
             x = augment_images(x, generator=aug)
-        if P == 1:
-            loss = F.cross_entropy(net(x), ytr[mine])
-        else:  # (P/n)·sum over this process's share: DDP's mean over processes is the batch-mean CE
-            loss = F.cross_entropy(net(x), ytr[mine], reduction="sum") * (P / idx.shape[0])
+        loss = _batch_loss(cfg, net, x, ytr[mine], P, idx.shape[0])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         losses.append(loss.detach())
+        if stop is not None and stop():
+            break
     return float(torch.stack(losses).mean())
 
 
-def _save(cfg, history, model, opt, epoch, out, ckpt_path, result):
-    """Rewrite the metrics files (at evaluations and at the end) and the checkpoint (when due)."""
-    last = epoch + 1 == cfg.epochs
+def _save(cfg, history, model, opt, epoch, out, ckpt_path, last, result):
+    """Rewrite the metrics files (at evaluations and at the end) and the checkpoint (when due, and at the
+    end: the last epoch, or Ctrl-C)."""
     if cfg.eval_every or last:
         write_metrics(result(), out)
     if last or (cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0):
@@ -217,7 +264,7 @@ def _eval_subset(cfg, y):
 
 
 def _append(history, **values):
-    for k in HISTORY_KEYS:
+    for k in history:
         history[k].append(values.get(k, float("nan")))
 
 
@@ -229,6 +276,9 @@ def _evaluate_into(history, model, data, tensors, ev, dtype, rho_ref):
     te_loss, te_acc, _ = evaluate(model, ident, Xte, yte, dtype=dtype)
     values = dict(train_loss=tr_loss, train_acc=tr_acc, test_loss=te_loss, test_acc=te_acc)
     values.update(collapse_metrics(model, H, ye, rho_ref))
+    if data.y_train_clean is not None:
+        clean = data.y_train_clean.to(ye.device)
+        values.update(noise_metrics(model, H, ye, clean if ev is None else clean[ev]))
     for k, v in values.items():
         history[k][-1] = v
 
@@ -248,16 +298,15 @@ def _postfix(history):
     return out
 
 
-def _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out):
+def _result(cfg, history, model, rho_ref, rho_src, ctx, dtype, out, interrupted=False):
     return TrainResult(config=cfg.to_dict(), history=history, W=model.W.detach().double().cpu().clone(),
                        rho_ref=rho_ref, rho_ref_source=rho_src,
                        seconds=history["seconds"][-1] if history["seconds"] else 0.0,
                        world_size=ctx.world, device=str(ctx.device), dtype=str(dtype).replace("torch.", ""),
-                       out=out, model=model)
+                       out=out, model=model, interrupted=interrupted)
 
 
 def _save_checkpoint(path, model, opt, epoch, cfg, history):
-    tmp = f"{path}.tmp{os.getpid()}"
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-                "config": cfg.to_dict(), "history": history}, tmp)
-    os.replace(tmp, path)
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+             "config": cfg.to_dict(), "history": history}
+    write_atomic(path, lambda f: torch.save(state, f))

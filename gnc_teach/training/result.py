@@ -1,19 +1,24 @@
 """The outcome of a training run and its folder on disk.
 
 ``out/metrics.json`` holds the configuration, the per-epoch history, ρ_ref, the final classifier W and
-how the run went (device, processes, seconds); ``out/metrics.csv`` the same history as one row per epoch;
-``out/checkpoint.pt`` the model and optimiser state (``torch.load`` it, or resume with ``resume=True``).
-:func:`load_run` reads a folder back into a :class:`TrainResult` (without the model).
+how the run went (device, processes, seconds, whether Ctrl-C ended it); ``out/metrics.csv`` the same
+history as one row per epoch; ``out/checkpoint.pt`` the model and optimiser state (``torch.load`` it, or
+resume with ``resume=True``). Every file is written atomically (:func:`gnc_teach._io.write_atomic`): a
+reader, or a resumed run, never sees half a file. :func:`load_run` reads a folder back into a
+:class:`TrainResult` (without the model).
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
 from dataclasses import dataclass, field
 
 import torch
+
+from .._io import check_folder, write_atomic
 
 __all__ = ["TrainResult", "load_run", "check_out", "METRICS_JSON", "METRICS_CSV", "CHECKPOINT"]
 
@@ -32,7 +37,8 @@ class TrainResult:
     and ``seconds`` (wall time since the start, evaluations included).
     ``W`` ``(K, d)`` float64: the final classifier rows; ``rho_ref``: the best ρ for (K, d) (``rho_ref_source``
     says whether it is the proved optimum or the best code found). ``model`` is the trained network
-    (None for a run loaded from disk).
+    (None for a run loaded from disk). ``interrupted``: True when Ctrl-C ended the training early (the
+    last epoch in the history is then partial).
     """
     config: dict
     history: dict
@@ -45,6 +51,7 @@ class TrainResult:
     dtype: str = "float32"
     out: str | None = None
     model: object = field(default=None, repr=False)
+    interrupted: bool = False
 
     @property
     def K(self) -> int:
@@ -78,14 +85,15 @@ class TrainResult:
         return {"config": self.config, "history": _json_ready(self.history), "W": self.W.tolist(),
                 "rho_ref": self.rho_ref, "rho_ref_source": self.rho_ref_source, "seconds": self.seconds,
                 "world_size": self.world_size, "device": self.device, "dtype": self.dtype,
-                "final": _json_ready(self.final)}
+                "interrupted": self.interrupted, "final": _json_ready(self.final)}
 
     def summary(self) -> str:
         f = self.final
         c = self.config
         tau = "plain classifier" if c["tau"] is None else f"tau = {c['tau']:.4g}"
+        stopped = " (interrupted by Ctrl-C: the last epoch is partial)" if self.interrupted else ""
         return (f"{c['data']} K={self.K} d={self.d} {c['arch']} ({tau}), {len(self.history['epoch'])} epochs "
-                f"in {self.seconds:.1f} s on {self.device} x{self.world_size}\n"
+                f"in {self.seconds:.1f} s on {self.device} x{self.world_size}{stopped}\n"
                 f"  train acc {f['train_acc']:.4f}  test acc {f['test_acc']:.4f}  train loss {f['train_loss']:.3g}\n"
                 f"  NC1 {f['nc1']:.3g}  NC2 {f['nc2']:.3g}  NC3 {f['nc3']:.3g}  NC4 {f['nc4']:.3g}\n"
                 f"  GNC1 {f['gnc1']:.3g}  GNC2 = rho {f['gnc2']:.4f}  GNC3 {f['gnc3']:.3g}  "
@@ -104,57 +112,46 @@ def _json_ready(obj):
 
 
 def check_out(out) -> str | None:
-    """Create the folder ``out`` if needed and make sure a file can be written in it; ValueError naming
-    ``out`` otherwise. Called before any data is loaded, so a bad folder costs no training."""
+    """The absolute path of the run folder ``out`` once it is known that files can be written there (it is
+    created at the first write, not here); ValueError naming ``out`` otherwise. Called before any data is
+    loaded, so a bad folder costs no training, and a run refused later leaves nothing behind."""
     if out is None:
         return None
-    path = os.path.abspath(os.fspath(out))
-    probe = os.path.join(path, f".write-test-{os.getpid()}")
-    try:
-        os.makedirs(path, exist_ok=True)
-        with open(probe, "w") as fh:
-            fh.write("ok")
-        os.remove(probe)
-    except OSError as exc:
-        raise ValueError(f"out (--out) {os.fspath(out)!r} cannot be written: {exc.strerror or exc}. "
-                         "Give a folder you can write to (it is created if missing).") from None
-    return path
+    return check_folder(out, name="out (--out)")
 
 
 def write_metrics(result: TrainResult, out: str) -> None:
     """Write ``metrics.json`` and ``metrics.csv`` into ``out`` (atomically: a reader never sees half a file)."""
     data = result.to_dict()
-    _atomic(os.path.join(out, METRICS_JSON), lambda fh: json.dump(data, fh, indent=1))
+    write_atomic(os.path.join(out, METRICS_JSON), json.dumps(data, indent=1))
     keys = list(result.history)
-
-    def rows(fh):
-        w = csv.writer(fh)
-        w.writerow(keys)
-        for i in range(len(result.history["epoch"])):
-            w.writerow(["" if _missing(result.history[k][i]) else result.history[k][i] for k in keys])
-    _atomic(os.path.join(out, METRICS_CSV), rows)
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(keys)
+    for i in range(len(result.history["epoch"])):
+        w.writerow(["" if _missing(result.history[k][i]) else result.history[k][i] for k in keys])
+    write_atomic(os.path.join(out, METRICS_CSV), text.getvalue())
 
 
 def _missing(v):
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def _atomic(path, write):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", newline="") as fh:
-        write(fh)
-    os.replace(tmp, path)
-
-
 def load_run(out) -> TrainResult:
     """Read ``out/metrics.json`` (written by ``train(..., out=...)`` or ``gnc-teach train --out``)."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be the path of a run folder, got {type(out).__name__}.")
     path = os.path.join(os.fspath(out), METRICS_JSON)
     if not os.path.isfile(path):
         raise ValueError(f"out={os.fspath(out)!r} has no {METRICS_JSON}; is it the --out folder of a run?")
-    with open(path) as fh:
-        data = json.load(fh)
-    hist = {k: [float("nan") if v is None else v for v in vals] for k, vals in data["history"].items()}
-    return TrainResult(config=data["config"], history=hist, W=torch.tensor(data["W"], dtype=torch.float64),
-                       rho_ref=data["rho_ref"], rho_ref_source=data["rho_ref_source"], seconds=data["seconds"],
-                       world_size=data["world_size"], device=data["device"], dtype=data["dtype"],
-                       out=os.path.abspath(os.fspath(out)))
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+        hist = {k: [float("nan") if v is None else v for v in vals] for k, vals in data["history"].items()}
+        return TrainResult(config=data["config"], history=hist, W=torch.tensor(data["W"], dtype=torch.float64),
+                           rho_ref=data["rho_ref"], rho_ref_source=data["rho_ref_source"], seconds=data["seconds"],
+                           world_size=data["world_size"], device=data["device"], dtype=data["dtype"],
+                           out=os.path.abspath(os.fspath(out)), interrupted=data.get("interrupted", False))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"out={os.fspath(out)!r}: {METRICS_JSON} is not the record of a run "
+                         f"({type(exc).__name__}: {exc}).") from None

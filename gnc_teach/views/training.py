@@ -11,10 +11,20 @@ from .plotting import _plt, plot_history
 __all__ = ["plot_epochs", "plot_tau_sweep"]
 
 
+def _run(run, name="run"):
+    from .._tensor import check_type
+    from ..training.result import TrainResult
+    return check_type(run, TrainResult, name, what="a TrainResult (from gnc_teach.training.train or load_run)")
+
+
 def plot_epochs(run, keys, ax=None, *, log: bool = True, title: str | None = None):
     """``run.history[key]`` against the epoch for each of ``keys``, at the evaluated epochs (log-scale y
     by default; exact zeros are drawn at 1e-16)."""
+    run = _run(run)
     keys = [keys] if isinstance(keys, str) else list(keys)
+    unknown = [k for k in keys if k not in run.history]
+    if unknown:
+        raise ValueError(f"keys {unknown} are not recorded by this run; it has {sorted(run.history)}.")
     ax = plot_history(run.curves(*keys), ax=ax, keys=keys, log=log, title=title)
     ax.set_xlabel("epoch")
     return ax
@@ -23,7 +33,10 @@ def plot_epochs(run, keys, ax=None, *, log: bool = True, title: str | None = Non
 def plot_tau_sweep(runs, ax=None, *, rho_ref: float | None = None, title: str | None = None):
     """ρ of the normalised classifier (left axis) and test accuracy (right axis) against 1/τ, one point per
     run; ``rho_ref`` draws the best code's ρ as a dashed line. Returns the left axes."""
-    taus = np.array([r.config["tau"] for r in runs], dtype=float)
+    if isinstance(runs, (str, bytes)) or not isinstance(runs, (list, tuple)) or not runs:
+        raise TypeError(f"runs must be a non-empty list of TrainResults, got {runs!r:.60}.")
+    runs = [_run(r, f"runs[{i}]") for i, r in enumerate(runs)]
+    taus = np.array([np.nan if r.config["tau"] is None else r.config["tau"] for r in runs], dtype=float)
     if np.isnan(taus).any() or (taus <= 0).any():
         raise ValueError("plot_tau_sweep needs runs with a temperature tau > 0 (normalised classifier).")
     order = np.argsort(1 / taus)

@@ -14,7 +14,8 @@ import time
 
 import torch
 
-from ..._tensor import check_int
+from ..._tensor import check_int, check_positive, check_seed
+from ._common import check_view, show
 
 __all__ = ["WEIGHTS", "MEASURE_CHOICES", "hug_run", "hug_reference", "hug_view", "hug_label", "draw_hug_view",
            "hug_explorer"]
@@ -26,14 +27,18 @@ MEASURE_CHOICES = {"riesz s=2": ("riesz", 2.0), "riesz s=1": ("riesz", 1.0), "lo
 LR = {"gd": 1.0, "adam": 0.05}
 
 
-def _measure(choice):
-    if choice not in MEASURE_CHOICES:
+def _measure_choice(choice):
+    if not isinstance(choice, str) or choice not in MEASURE_CHOICES:
         raise ValueError(f"measure must be one of {list(MEASURE_CHOICES)}, got measure={choice!r}.")
-    return MEASURE_CHOICES[choice]
+    return choice
+
+
+def _measure(choice):
+    return MEASURE_CHOICES[_measure_choice(choice)]
 
 
 def _optimizer(name):
-    if name not in LR:
+    if not isinstance(name, str) or name not in LR:
         raise ValueError(f"optimizer must be one of {tuple(LR)}, got optimizer={name!r}.")
     return name
 
@@ -72,17 +77,23 @@ def hug_view(intra_weight: float = 1.0, inter_weight: float = 1.0, measure: str 
              optimizer: str = "gd", *, K: int = 8, d: int = 3, n: int = 5, steps: int = 300, seed: int = 0) -> dict:
     """Everything the explorer shows: the settings, :func:`hug_run`'s summary (``run``), the references
     (:func:`hug_reference`) and the final ``energy_gap`` = U(W) - U(W*)."""
+    intra_weight = check_positive(intra_weight, "intra_weight", allow_zero=True)
+    inter_weight = check_positive(inter_weight, "inter_weight", allow_zero=True)
     K, d, n = check_int(K, "K", minimum=2), check_int(d, "d", minimum=2), check_int(n, "n", minimum=1)
-    steps, seed = check_int(steps, "steps", minimum=1), check_int(seed, "seed", minimum=0)
-    run = hug_run(float(intra_weight), float(inter_weight), measure, optimizer, K, d, n, steps, seed)
+    steps, seed = check_int(steps, "steps", minimum=1), check_seed(seed)
+    run = hug_run(intra_weight, inter_weight, _measure_choice(measure), _optimizer(optimizer), K, d, n, steps, seed)
     ref = hug_reference(measure, K, d)
-    return dict(intra_weight=float(intra_weight), inter_weight=float(inter_weight), measure=measure,
+    return dict(intra_weight=intra_weight, inter_weight=inter_weight, measure=measure,
                 optimizer=optimizer, K=K, d=d, n=n, steps=steps, run=run, ref=ref,
                 energy_gap=run["final"]["energy"] - ref["energy_star"])
 
 
+_KEYS = ("intra_weight", "inter_weight", "measure", "optimizer", "K", "d", "n", "steps", "run", "ref", "energy_gap")
+
+
 def hug_label(view: dict) -> str:
     """A small HTML table of the final numbers against the references."""
+    view = check_view(view, _KEYS, made_by="hug_view")
     f, ref = view["run"]["final"], view["ref"]
     rows = [("within-class variability GNC1", f"{f['gnc1']:.2e}"),
             (f"energy U(W) − U(W*) ({view['measure']})", f"{view['energy_gap']:.2e}"),
@@ -102,6 +113,7 @@ def draw_hug_view(view: dict, axes=None):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import LogLocator, NullLocator
 
+    view = check_view(view, _KEYS, made_by="hug_view")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     a1, a2 = axes
@@ -157,8 +169,7 @@ def hug_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 300, seed: 
             fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=80)
             draw_hug_view(box.state, axes)
             fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
-            from .code_explorer import _show
-            _show(out, fig, plt)
+            show(out, fig, plt)
         box.seconds = time.perf_counter() - t0
 
     for w in (intra, inter, measure, optimizer):

@@ -14,7 +14,9 @@ import time
 
 import numpy as np
 
+from ..._tensor import check_bool, check_int
 from ...imbalance import check_class_sizes, class_fit, collapse_threshold, deep_linear_optimum
+from ._common import check_view, show
 
 __all__ = ["parse_sizes", "trained_run", "imbalance_view", "imbalance_label", "draw_imbalance_view",
            "imbalance_explorer"]
@@ -63,6 +65,9 @@ def imbalance_view(n=(200, 100, 50, 50), lam_W: float = 0.01, lam_H: float = 0.0
     pattern and objective, with lengths within ``AGREE_RTOL``).
     """
     n = parse_sizes(n)
+    grid_points = check_int(grid_points, "grid_points", minimum=2)
+    train = check_bool(train, "train")
+    restarts = check_int(restarts, "restarts", minimum=1)
     opt = deep_linear_optimum(n, lam_W, lam_H, M)
     N = opt.N
     sizes = np.geomspace(1, 2 * max(n), grid_points)
@@ -84,8 +89,13 @@ def _fmt(v):
     return "0" if v == 0 else f"{v:.6g}"
 
 
+_KEYS = ("n", "N", "K", "lam_W", "lam_H", "M", "optimum", "threshold", "thresholds", "predicted_collapsed", "curve",
+         "trained", "agree")
+
+
 def imbalance_label(view: dict) -> str:
     """An HTML summary: thresholds, and a table per class of predicted (and trained) lengths."""
+    view = check_view(view, _KEYS, made_by="imbalance_view")
     o, t = view["optimum"], view["trained"]
     th = ", ".join(f"M={m}: {v:.4g}" for m, v in view["thresholds"].items())
     head = (f"<b>N = {view['N']}, λ<sub>W</sub> = {view['lam_W']:.3g}, λ<sub>H</sub> = {view['lam_H']:.3g}, "
@@ -117,6 +127,7 @@ def draw_imbalance_view(view: dict, axes=None):
     <w, h̄> of a class against its size (line, log x), the threshold n*, and the classes (points:
     trained if available, else predicted). Returns the two axes."""
     import matplotlib.pyplot as plt
+    view = check_view(view, _KEYS, made_by="imbalance_view")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     a1, a2 = axes
@@ -156,6 +167,7 @@ def imbalance_explorer(*, n=(200, 100, 50, 50), lam_W: float = 0.01, lam_H: floa
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    restarts = check_int(restarts, "restarts", minimum=1)
     text = widgets.Text(value=", ".join(str(v) for v in parse_sizes(n)), description="class sizes",
                         continuous_update=False)
     sliders = {name: widgets.FloatLogSlider(value=val, base=10, min=-3, max=-1, step=0.05, description=desc,
@@ -182,11 +194,10 @@ def imbalance_explorer(*, n=(200, 100, 50, 50), lam_W: float = 0.01, lam_H: floa
         box.state, box.error = state, None
         label.value = imbalance_label(state)
         if draw:
-            from .code_explorer import _show
             fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=80)
             draw_imbalance_view(state, axes)
             fig.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.9, wspace=0.28)
-            _show(out, fig, plt)
+            show(out, fig, plt)
         box.seconds = time.perf_counter() - t0
 
     for w in (text, depth, train_box, *sliders.values()):

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..._tensor import as_matrix, check_int
+from ._common import check_view, show
 
 __all__ = ["margin_view", "margin_label", "margin_explorer", "demo_code", "draw_margins", "CODES"]
 
@@ -72,8 +73,12 @@ def _demo(name: str, K: int):
     return W, one_vs_rest_distance(torch.as_tensor(W), return_details=True)
 
 
+_KEYS = ("k", "W", "h", "others", "margins", "worst", "worst_j", "rho_k", "p_k", "h_star", "lower", "upper", "gap")
+
+
 def margin_label(view: dict) -> str:
     """One line of HTML: worst margin vs rho_k, and the angle of h*."""
+    view = check_view(view, _KEYS, made_by="margin_view")
     hs = view["h_star"]
     theta = math.degrees(math.atan2(hs[1], hs[0])) if len(hs) == 2 else float("nan")
     return (f"class k = {view['k']}: worst margin min<sub>j≠k</sub>⟨w<sub>k</sub>−w<sub>j</sub>, h⟩ = "
@@ -84,6 +89,7 @@ def margin_label(view: dict) -> str:
 def draw_margins(view: dict, ax=None):
     """Bar chart of <w_k − w_j, h> over j ≠ k with the line rho_k (the best achievable worst margin)."""
     import matplotlib.pyplot as plt
+    view = check_view(view, _KEYS, made_by="margin_view")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
     colours = ["tab:red" if j == view["worst_j"] else "tab:blue" for j in view["others"]]
@@ -154,9 +160,8 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
 
 def _redraw(out, view, details, plt):
     from ..plotting import plot_hull_distance
-    from .code_explorer import _show
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.6, 3.4), dpi=72)
     plot_hull_distance(view["W"], view["k"], ax=a1, h=view["h"], details=details)
     draw_margins(view, ax=a2)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, wspace=0.3)  # fixed: tight_layout is slow
-    _show(out, fig, plt)
+    show(out, fig, plt)

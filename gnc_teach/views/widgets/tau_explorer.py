@@ -14,7 +14,8 @@ import time
 
 import torch
 
-from ..._tensor import check_int, check_positive
+from ..._tensor import check_int, check_positive, check_type
+from ._common import check_view, show
 
 __all__ = ["TAU_GRID", "snap_tau", "tau_run", "summarize", "is_trained", "tau_view", "view_from_sweep",
            "tau_label", "draw_tau_view", "tau_explorer"]
@@ -52,6 +53,9 @@ def summarize(res, tau: float) -> dict:
     from ... import metrics
     from ...hardmax import sample_margins
     from ...margins import rho as rho_of
+    from ...models.ufm import UFMResult
+    check_type(res, UFMResult, "res", what="a UFMResult (from train_spherical_ufm)")
+    tau = check_positive(tau, "tau")
     W, H = (t.detach().cpu().to(torch.float64) for t in (res.W, res.H))
     y = res.y.detach().cpu().long()
     return dict(tau=tau, rho=float(rho_of(W / W.norm(dim=1, keepdim=True))), gnc1=metrics.gnc1(H, y, K=W.shape[0]),
@@ -64,6 +68,11 @@ def summarize(res, tau: float) -> dict:
 def view_from_sweep(sweep, index: int = -1) -> dict:
     """A :func:`tau_view`-style dict built from a ``hardmax.tau_sweep`` result (its ``index``-th τ selected),
     so that :func:`draw_tau_view` draws the explorer's picture without a kernel."""
+    from ...hardmax import TauSweep
+    check_type(sweep, TauSweep, "sweep", what="a TauSweep (from gnc_teach.hardmax.tau_sweep)")
+    index = check_int(index, "index")
+    if not -len(sweep.taus) <= index < len(sweep.taus):
+        raise ValueError(f"index={index} is not one of the sweep's {len(sweep.taus)} temperatures.")
     i = range(len(sweep.taus))[index]
     return dict(tau=sweep.taus[i], trained=True, run=summarize(sweep.results[i], sweep.taus[i]),
                 curve=sorted(zip(sweep.taus, sweep.rho), reverse=True), rho_best=sweep.rho_best,
@@ -110,9 +119,12 @@ def tau_view(tau, *, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed
                 K=K, d=d, n=n)
 
 
+_KEYS = ("tau", "trained", "run", "curve", "rho_best", "K", "d", "n")
+
+
 def tau_label(view: dict) -> str:
     """A small HTML table of the GNC metrics at the selected τ, and ρ against the best value."""
-    t = view["tau"]
+    t = check_view(view, _KEYS, made_by="tau_view")["tau"]
     if view["run"] is None:
         return (f"τ = {t:.4g} (1/τ = {1 / t:.3g}): not trained yet. Press <b>train</b> to train the whole "
                 "τ grid once; the slider then only reads the cache.")
@@ -138,6 +150,7 @@ def draw_tau_view(view: dict, axes=None):
     """Left: ρ(W) against τ over the trained grid (log x) with the best known ρ; right: the GNC metric
     trajectories of the selected run. Returns the two axes."""
     import matplotlib.pyplot as plt
+    view = check_view(view, _KEYS, made_by="tau_view")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     a1, a2 = axes
@@ -213,7 +226,7 @@ def tau_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed:
             fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=80)
             draw_tau_view(box.state, axes)
             fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)  # tight_layout is slow
-            _show(out, fig, plt)
+            show(out, fig, plt)
         box.draw_seconds = time.perf_counter() - t0
 
     def train(_button=None):
@@ -238,6 +251,4 @@ def tau_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed:
     return box
 
 
-def _show(out, fig, plt):
-    from .code_explorer import _show as show
-    show(out, fig, plt)
+

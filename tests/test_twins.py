@@ -1,0 +1,134 @@
+"""Kernel-free twins: complete, valid plotly states computed by the same pure functions as the widgets."""
+import itertools
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+pytest.importorskip("plotly")
+import plotly.graph_objects as go  # noqa: E402
+
+from gnc_teach.views.registry import EXPLORERS  # noqa: E402
+from gnc_teach.views.twins import codes, etf, margins, tau  # noqa: E402
+from gnc_teach.views.twins.figures import code_figure, code_traces, gram_trace  # noqa: E402
+from gnc_teach.views.twins.twin import PLOTLY_MIME, Control, Twin, merge_layout  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def twins():
+    return {name: e.build_twin() for name, e in EXPLORERS.items()}
+
+
+def test_every_registered_twin_has_every_state_and_valid_plotly(twins):
+    for name, twin in twins.items():
+        combos = list(itertools.product(*(range(len(c.values)) for c in twin.controls)))
+        assert sorted(twin.states) == sorted(combos), name
+        for idx in combos[:: max(1, len(combos) // 8)]:  # plotly validates every trace and layout key
+            fig = go.Figure(twin.state_figure(idx))
+            assert fig.data, f"{name} state {idx} draws nothing"
+            assert twin.states[idx]["html"], f"{name} state {idx} has no caption"
+
+
+def test_states_are_the_widgets_pure_functions():
+    from gnc_teach.views.widgets.code_explorer import code_label, code_view
+    from gnc_teach.views.widgets.etf_explorer import etf_view
+    from gnc_teach.views.widgets.margin_explorer import _demo, margin_label, margin_view
+    assert codes.code_state("tammes", 3, 13)["html"] == code_label(code_view("tammes", 13, 3))
+    st = etf.etf_state(6, 3)  # no ETF of 6 vectors in R^3: the message says why
+    assert etf_view(6, 3)["message"].split(":")[0] in st["html"] and "No simplex ETF" in st["html"]
+    W, det = _demo("regular polygon", 5)
+    view = margin_view(W, 0, det.h[0].numpy(), details=det)
+    assert margins.margin_state("regular polygon", 5, "h*")["html"] == margin_label(view)
+    assert abs(view["gap"]) <= 1e-12  # at h = h*_0 the worst margin equals rho_0 (margin duality)
+
+
+def test_code_twin_points_are_the_gallery_code_on_the_sphere():
+    from gnc_teach.gallery import gallery_entry
+    st = codes.code_state("softmax", 3, 12)
+    pts = next(t for t in st["data"] if isinstance(t, dict) and t.get("mode") == "markers+text")
+    X = np.column_stack([pts["x"], pts["y"], pts["z"]])
+    W = gallery_entry("softmax", 12, 3)["W"]
+    assert np.abs(X - W / np.linalg.norm(W, axis=1, keepdims=True)).max() <= 5e-6  # rounded to 5 decimals
+
+
+def test_twins_start_where_the_lesson_call_starts():
+    t = EXPLORERS["etf_explorer"].build_twin({"K": 5, "d": 2})
+    assert [c.values[i] for c, i in zip(t.controls, t.initial)] == [5, 2]
+    t = EXPLORERS["etf_explorer"].build_twin({0: 7, 1: 6, "max_K": 12})  # positional; max_K kept
+    assert [c.values[i] for c, i in zip(t.controls, t.initial)] == [7, 6] and t.controls[0].values[-1] == 12
+    t = EXPLORERS["code_explorer"].build_twin({"kind": "thomson", "d": 2, "draw": False})  # draw: widget only
+    assert [c.values[i] for c, i in zip(t.controls, t.initial)] == ["thomson", 2, 8]
+    t = EXPLORERS["margin_explorer"].build_twin({"theta": 44.0, "K": 9})
+    assert [c.values[i] for c, i in zip(t.controls, t.initial)][1:] == [9, 45]  # nearest angle on the grid
+
+
+def test_html_carries_the_spec_as_json(twins):
+    html = twins["etf_explorer"].to_html()
+    body = re.search(r'<script type="application/json" class="gnc-twin-spec">(.*)</script></div>$', html, re.S)
+    assert body and "</" not in body.group(1).replace("<\\/", "")
+    spec = json.loads(body.group(1))
+    assert len(spec["states"]) == len(twins["etf_explorer"]) and spec["controls"][0]["name"] == "K"
+    assert set(spec["shared"]) == {"circle", "sphere"}
+
+
+def test_a_twin_shows_as_plotly_in_jupyterlab(twins):
+    bundle = twins["code_explorer"]._repr_mimebundle_()
+    assert bundle[PLOTLY_MIME]["data"][0]["type"] == "surface"  # the sphere of the initial d = 3 code
+    fig = twins["code_explorer"].figure(K=20, d=2)
+    assert fig.data[0].type == "scatter" and len(fig.data[-1].x) == 20
+
+
+def test_twin_and_control_validation():
+    with pytest.raises(ValueError, match="lacks 1 states"):
+        Twin("t", [Control("a", "a", (1, 2))], {(0,): dict(data=[])})
+    with pytest.raises(ValueError, match="kind"):
+        Control("a", "a", (1,), kind="knob")
+    with pytest.raises(ValueError, match="labels"):
+        Control("a", "a", (1, 2), labels=("one",))
+    with pytest.raises(ValueError, match="not one of"):
+        Control("a", "a", ("x", "y")).index("z")
+    assert merge_layout({"xaxis": {"title": "t", "range": [0, 1]}, "h": 1}, {"xaxis": {"range": [2, 3]}}) == \
+        {"xaxis": {"title": "t", "range": [2, 3]}, "h": 1}
+
+
+def test_figures_helpers():
+    fig = code_figure(np.eye(3))
+    assert fig.data[0].type == "surface" and fig.layout.scene.aspectmode == "cube"
+    with pytest.raises(ValueError, match="d = 2 or 3"):
+        code_traces(np.eye(4))
+    with pytest.raises(ValueError, match="zero row"):
+        code_figure(np.zeros((3, 2)))
+    g = gram_trace(np.eye(2))
+    assert g["zmin"] == -1 and g["zmax"] == 1 and "texttemplate" in g
+
+
+def test_tau_twin_shows_the_stored_sweep_at_the_explorers_defaults():
+    data = tau.load_sweep()
+    assert data["params"] == tau.sweep_params()
+    assert [r["tau"] for r in data["runs"]] == data["params"]["grid"]
+    t = tau.tau_twin()
+    assert len(t) == len(data["runs"]) and t.controls[0].values[t.initial[0]] == 1.0
+    rho = [r["rho"] for r in data["runs"]]
+    assert all(0 < r <= 0.7387961253 + 1e-9 for r in rho)  # below the best known rho for K=8, d=3
+
+
+def test_stored_tau_sweep_matches_the_trainer():
+    """Recompute the smallest temperature: the stored run must be what the trainer gives today (the
+    figure and caption show 6 digits, so that is the precision compared)."""
+    from gnc_teach.views.widgets.tau_explorer import tau_run
+    p, stored = tau.sweep_params(), tau.load_sweep()["runs"][-1]
+    fresh = tau_run(stored["tau"], p["K"], p["d"], p["n"], p["steps"], p["seed"])
+    for key in ("rho", "min_margin", "cos_wy_h", "loss"):
+        assert math.isclose(fresh[key], stored[key], rel_tol=1e-6, abs_tol=1e-9), (key, fresh[key], stored[key])
+
+
+def test_stale_tau_data_is_refused(monkeypatch):
+    monkeypatch.setattr(tau, "sweep_params", lambda: {"K": 9})
+    tau.load_sweep.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="--rebuild"):
+            tau.load_sweep()
+    finally:
+        tau.load_sweep.cache_clear()
