@@ -77,6 +77,12 @@ def course(tmp_path_factory):
                 scores[src.name, student] = [(g.name, g.auto_score, g.max_score, g.needs_manual_grade,
                                               g.cell.cell_type) for g in nb.grades]
     print(f"nbgrader round trip of {len(ANNOTATED)} notebooks: {seconds:.0f} s")
+    for (name, student), grades in scores.items():
+        auto = [(g[1] or 0, g[2]) for g in grades if g[4] == "code"]
+        written = [(g[1], g[2]) for g in grades if g[4] == "markdown"]
+        print(f"  {name:40s} {student:8s} autograded {sum(a for a, _ in auto):g}/{sum(m for _, m in auto):g}, "
+              f"written {'pending' if any(a is None for a, _ in written) else sum(a for a, _ in written)}"
+              f"/{sum(m for _, m in written):g}")
     return {"root": root, "scores": scores, "log": log, "seconds": seconds}
 
 
