@@ -1,6 +1,7 @@
 """The ``gnc-teach`` command line: one subcommand per task.
 
-    gnc-teach exercises [--check] [--root DIR]   regenerate exercises/ from solutions/
+    gnc-teach exercises [--check] [--root DIR]   annotate solutions/ for nbgrader, regenerate exercises/
+    gnc-teach course DIR [--lessons 01 02]        set up an nbgrader course from solutions/
     gnc-teach code softmax --K 8 --d 3 [--json]   compute a softmax / tammes / thomson code
     gnc-teach train --data digits --d 3 --tau 0.1 --out run/   train a network, record NC/GNC metrics
     gnc-teach site build [--execute]              build the course website into build/site
@@ -22,9 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from . import exercises
-    p = sub.add_parser("exercises", help="generate exercises/NN_*.ipynb from solutions/NN_*.ipynb",
-                       description="Generate exercise notebooks from the solution notebooks.")
+    p = sub.add_parser("exercises", help="annotate solutions/NN_*.ipynb for nbgrader and generate exercises/ from them",
+                       description="Annotate the solution notebooks for nbgrader and generate the exercise notebooks.")
     exercises.add_arguments(p).set_defaults(run=exercises.run)
+
+    from . import course
+    p = sub.add_parser("course", help="set up an nbgrader course (config + source/) from solutions/",
+                       description=course.__doc__.splitlines()[0])
+    course.add_arguments(p).set_defaults(run=course.run)
 
     from . import codes_cli
     p = sub.add_parser("code", help="compute a softmax / Tammes / Thomson code and print rho, angle, energy",

@@ -882,20 +882,31 @@ add(EX + "make_exercise", name="missing.ipynb", errors=(FileNotFoundError,),
 add(EX + "exercise_text", 123, name="source")
 add(EX + "exercise_text", "x", cell_type=5, name="cell_type")
 add(EX + "solution_regions", None, name="source")
+add(EX + "annotate", "abc", name="nb")
+add(EX + "is_annotated", 5, name="nb")
+NC = "gnc_teach.nbgrader_cells."
+add(NC + "cell_role", "code", 5, name="source")
+add(NC + "cell_role", "cell", "x", name="cell_type")
+add(NC + "cell_role", "code", "x = 1\n# BEGIN SOLUTION in a comment", name="BEGIN SOLUTION")
+add(NC + "cell_metadata", "abc", name="cells")
+add(NC + "student_source", "markdown", None, name="source")
+add(NC + "regions", "code", "### END SOLUTION", name="SOLUTION")
+add(NC + "secret_lines", "raw", "### BEGIN SOLUTION\n### END SOLUTION", name="raw")
+add(NC + "release_metadata", "code", "x", {"grade": True}, name="meta")
+add("gnc_teach.course.make_course", name="root", setup=lambda box: ((box / "course",), {"root": box / "nowhere"}))
+add("gnc_teach.course.make_course", name="lessons",
+    setup=lambda box: ((box / "course",), {"root": ROOT, "lessons": ["99"]}))
 
 # --- exercise checks: the student's function sleeps, spins, exits, returns junk, ...
-_CHECKS = ["simplex_etf", "simplex_gap", "class_means", "nc1", "spread_points", "hull_distance",
-           "margin_direction", "softmax_bound", "small_tau_trainer", "rho_predictor", "saddle_direction",
-           "newton_step", "spurious_minimum", "ce_floor", "training_loop", "riesz_descent", "disagreement",
-           "deep_linear_training", "global_minimum"]
+_CHECKS = ["ufm_training", "spread_points", "hull_certificate", "rho_from_scratch", "beat_the_gallery",
+           "small_tau_trainer", "rho_predictor", "saddle_direction", "newton_step", "spurious_minimum", "ce_floor",
+           "training_loop", "riesz_descent", "disagreement", "deep_linear_training", "global_minimum"]
 for i, check in enumerate(_CHECKS):
     add(CK + check, quitter, name="", expect="feedback")
     add(CK + check, returns_text, name="", expect="feedback")
     add(CK + check, interrupter, name="", expect="feedback")
     if i % 3 == 0:
         add(CK + check, sleeper if i % 2 == 0 else spinner, name="", expect="feedback")
-add(CK + "not_optimal", "cube", "abc", name="", expect="feedback")
-add(CK + "not_optimal", "cube", quitter, name="", expect="feedback")
 add(CK + "rho_predictor", lambda: (lambda tau: 0.7), taus=[-1], name="", expect="feedback")
 add(CK + "rho_predictor", lambda: (lambda tau: 0.7), taus="abc", name="", expect="feedback")
 add(CK + "small_tau_trainer", None, name="", expect="feedback")
@@ -960,6 +971,8 @@ for argv, opt in [
     (["train", "--out", "r", "--seed", str(2 ** 70)], "--seed"),
     (["train", "--out", "r", "--momentum", "1"], "--momentum"),
     (["train", "--out", "r", "--config", "nope"], "--config"),
+    (["course"], "directory"),
+    (["course", "/no/such/dir/course", "--root", "/no/such/dir"], "root"),
 ]:
     add(CLI, argv, name=opt, expect="exit2")
 add(CLI, ["code", "thomson", "--K", "3", "--d", "1", "--fast", "--json"], name="", expect="json")

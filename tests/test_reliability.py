@@ -483,7 +483,7 @@ def test_a_check_stops_a_function_that_never_returns(student, monkeypatch):
         while True:
             pass
     t0 = time.perf_counter()
-    r = gt.check.simplex_etf(fn)
+    r = gt.check.spread_points(fn)
     assert not r.passed and "took longer than 0.5 s" in r.message and time.perf_counter() - t0 < 5
 
 
@@ -520,12 +520,12 @@ def test_only_the_students_code_counts_against_the_time_limit(monkeypatch):
 
 def test_a_check_reports_sys_exit_and_ctrl_c_instead_of_ending_the_kernel(monkeypatch):
     monkeypatch.delenv("GNC_TEACH_STRICT_CHECKS")
-    r = gt.check.simplex_gap(lambda W: sys.exit(3))
+    r = gt.check.rho_from_scratch(lambda W: sys.exit(3))
     assert not r.passed and "sys.exit(3)" in r.message
 
     def interrupted(W):
         raise KeyboardInterrupt
-    r = gt.check.simplex_gap(interrupted)
+    r = gt.check.rho_from_scratch(interrupted)
     assert not r.passed and "interrupted" in r.message
 
 
@@ -533,7 +533,7 @@ def test_a_check_off_the_main_thread_still_has_a_time_limit(monkeypatch):
     monkeypatch.setenv("GNC_TEACH_CHECK_TIME_LIMIT", "0.5")
     monkeypatch.delenv("GNC_TEACH_STRICT_CHECKS")
     out = {}
-    t = threading.Thread(target=lambda: out.update(r=gt.check.simplex_etf(lambda K, d: time.sleep(3600))))
+    t = threading.Thread(target=lambda: out.update(r=gt.check.spread_points(lambda K, d: time.sleep(3600))))
     t.start()
     t.join(10)
     assert not t.is_alive() and "took longer than 0.5 s" in out["r"].message

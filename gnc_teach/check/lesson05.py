@@ -123,12 +123,14 @@ _FREE = ("tau", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov
 @checker
 def pairs_challenge(options):
     """Judge a training recipe for the K = 100, d = 10 digit-pairs task. ``options`` is a dict of training
-    options (any of tau, epochs, batch_size, optimizer, lr, momentum, nesterov, weight_decay, schedule,
+    options (or a function returning one) (any of tau, epochs, batch_size, optimizer, lr, momentum, nesterov, weight_decay, schedule,
     width, depth, bias, seed); data, d, arch (mlp) and the data size are fixed. The judge trains it and
     passes when rho of the normalised classifier is >= CHALLENGE['rho'] and the test accuracy >=
     CHALLENGE['test_acc'], within CHALLENGE['max_epochs'] epochs and width <= CHALLENGE['max_width']."""
     from ..training import train
 
+    if callable(options):   # a function that returns the options (the exercise's my_options)
+        options = call_student(options)
     if not isinstance(options, dict):
         raise Fail(f"pass a dict of training options, e.g. {{'tau': 0.2, 'epochs': 40}}, got {type(options).__name__}.")
     unknown = sorted(set(options) - set(_FREE))
