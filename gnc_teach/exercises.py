@@ -30,7 +30,6 @@ import sys
 from pathlib import Path
 
 from ._io import refuse_source, write_atomic
-from ._legacy_exercises import legacy_text
 from .nbgrader_cells import AUTOGRADED, cell_metadata, regions, release_metadata, student_source
 
 __all__ = ["annotate", "is_annotated", "make_exercise", "make_all", "exercise_text", "solution_regions", "main"]
@@ -80,8 +79,7 @@ def _check_notebook(nb):
 
 def is_annotated(nb) -> bool:
     """Whether the solution notebook ``nb`` follows the nbgrader conventions: it has an autograded test cell
-    (a code cell whose first line is ``# Autograded: N points``). A notebook without one is converted the
-    old way (:mod:`gnc_teach._legacy_exercises`) and is not annotated."""
+    (a code cell whose first line is ``# Autograded: N points``)."""
     _check_notebook(nb)
     return any(c.cell_type == "code" and isinstance(c.source, str) and AUTOGRADED.match(c.source.split("\n")[0])
                for c in nb.cells)
@@ -101,28 +99,23 @@ def annotate(nb, *, where: str = "notebook"):
 
 
 def _student(nb, where):
-    """nbgrader's student version of the annotated notebook ``nb`` (or the old-style exercise of a notebook
-    that is not annotated), outputs and run-time state cleared."""
-    legacy = not is_annotated(nb)
+    """nbgrader's student version of the annotated notebook ``nb``, outputs and run-time state cleared."""
+    if not is_annotated(nb):
+        raise ValueError(f"{where}: not an nbgrader solution notebook: it needs at least one autograded test "
+                         "cell (a code cell whose first line is `# Autograded: N points`); see the README's "
+                         "section on writing exercises.")
     nb = copy.deepcopy(nb)
     nb.nbformat, nb.nbformat_minor = 4, 5
     for key in ("widgets", "celltoolbar"):
         nb.metadata.pop(key, None)
     for i, cell in enumerate(nb.cells):
-        count = 0
-        if legacy:
-            cell.source, count = legacy_text(cell.source, cell.cell_type, where=f"{where}: cell {i}")
-        else:
-            cell.source = student_source(cell.cell_type, cell.source, where=f"{where}: cell {i}")
+        cell.source = student_source(cell.cell_type, cell.source, where=f"{where}: cell {i}")
         cell.setdefault("id", _cell_id(i, cell.source))
-        if count:   # the old format's marking of a stubbed cell
-            cell.metadata["nbgrader"] = {"grade": False, "grade_id": f"cell-{cell['id']}", "locked": False,
-                                         "schema_version": 3, "solution": True, "task": False}
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        if not legacy and "nbgrader" in cell.metadata:
+        if "nbgrader" in cell.metadata:
             cell.metadata.update(release_metadata(cell.cell_type, cell.source, cell.metadata["nbgrader"]))
     return nb
 
@@ -138,7 +131,7 @@ def make_exercise(src_path, dst_path=None):
     if dst_path is not None:
         refuse_source(dst_path, [src_path], name="dst_path")
     where, nb = str(src_path), _read(src_path)
-    nb = _student(annotate(nb, where=where) if is_annotated(nb) else nb, where)
+    nb = _student(annotate(nb, where=where), where)
     if dst_path is not None:
         write_atomic(dst_path, _to_bytes(nb), sources=[src_path], name="dst_path")
     return nb
@@ -174,7 +167,7 @@ def make_all(root=".", *, check: bool = False) -> list[Path]:
     for src, dst in pairs:
         try:
             original = _read(src)
-            annotated = annotate(original, where=str(src)) if is_annotated(original) else original
+            annotated = annotate(original, where=str(src))
             exercise = _student(annotated, str(src))
         except ValueError as exc:
             errors.append(str(exc))

@@ -16,15 +16,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 from gnc_teach import exercises
-from gnc_teach._legacy_exercises import solution_regions as legacy_regions
 from gnc_teach.exercises import annotate, exercise_text, is_annotated, make_all, make_exercise, solution_regions
 from gnc_teach.nbgrader_cells import cell_metadata, cell_role, release_metadata, secret_lines, student_source
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted(p for p in (ROOT / "solutions").glob("*.ipynb") if re.match(r"^\d\d_", p.name))
-ANNOTATED = [p for p in SOLUTIONS if is_annotated(nbformat.read(p, as_version=4))]
 STUB = "raise NotImplementedError()"          # nbgrader's code stub
-LEGACY_STUB = 'raise NotImplementedError("Exercise:'
 
 SOLUTION_CELL = "def f(x):\n    '''x squared.'''\n    ### BEGIN SOLUTION\n    y = x * x\n    return y\n    ### END SOLUTION\n"
 TEST_CELL = "# Autograded: 2 points\ncheck(f)\n### BEGIN HIDDEN TESTS\nassert f(3) == 9\n### END HIDDEN TESTS"
@@ -184,31 +181,36 @@ def test_output_is_deterministic_and_ends_with_newline(tmp_path):
     assert nbformat.read(a, as_version=4).nbformat_minor == 5
 
 
-def test_a_notebook_without_autograded_cells_keeps_the_old_format(tmp_path):
-    # Solution notebooks not yet converted to the conventions: their exercises stay as they were.
-    md = "Why?\n=== BEGIN MARK SCHEME ===\nsecret\n=== END MARK SCHEME ===\n### BEGIN SOLUTION\nThe rank.\n### END SOLUTION"
-    path = _write(tmp_path, [new_code_cell("### BEGIN SOLUTION: square it\ny = x * x\n### END SOLUTION"),
-                             new_markdown_cell(md)])
+def test_a_notebook_without_autograded_cells_is_refused(tmp_path):
+    # The old marker format (a hint after `### BEGIN SOLUTION:`, no autograded cell) is no longer converted.
+    path = _write(tmp_path, [new_code_cell("### BEGIN SOLUTION\ny = x * x\n### END SOLUTION")])
     assert not is_annotated(nbformat.read(path, as_version=4))
-    ex = make_exercise(path)
-    assert ex.cells[0].source == 'raise NotImplementedError("Exercise: square it")'
-    assert ex.cells[1].source == "Why?\n*Your answer here.*"
-    assert make_all(tmp_path) == [tmp_path / "exercises" / "01_demo.ipynb"]   # the solution is not annotated
+    with pytest.raises(ValueError, match=r"01_demo.ipynb: not an nbgrader solution notebook.*# Autograded: N points"):
+        make_exercise(path)
+    with pytest.raises(ValueError, match="not an nbgrader solution notebook"):
+        make_all(tmp_path)
+    assert not (tmp_path / "exercises").exists() or not any((tmp_path / "exercises").iterdir())
     raw = _write(tmp_path, [new_raw_cell("### BEGIN SOLUTION\nx\n### END SOLUTION")], "02_raw.ipynb")
     with pytest.raises(ValueError, match="raw cell"):
         make_exercise(raw)
 
 
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_every_solution_notebook_is_annotated(solution):
+    assert is_annotated(nbformat.read(solution, as_version=4)), (
+        f"{solution.name} has no autograded test cell (`# Autograded: N points`)")
+
+
 def test_make_all_annotates_writes_then_check_reports_stale_missing_and_orphans(tmp_path, capsys):
     src = _write(tmp_path, _exercise_cells(), "01_a.ipynb")
-    _write(tmp_path, [new_code_cell("y = 2")], "02_b.ipynb")
+    _write(tmp_path, [new_code_cell("# Autograded: 1 points\nassert 2 == 2")], "02_b.ipynb")
     _write(tmp_path, [new_code_cell("z = 3")], "notes.ipynb")  # not NN_*: ignored
     assert exercises.main(["--check", "--root", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "stale nbgrader metadata: " in out and "stale or missing" in out
     written = make_all(tmp_path)
     assert [f"{p.parent.name}/{p.name}" for p in written] == [
-        "solutions/01_a.ipynb", "exercises/01_a.ipynb", "exercises/02_b.ipynb"]
+        "solutions/01_a.ipynb", "solutions/02_b.ipynb", "exercises/01_a.ipynb", "exercises/02_b.ipynb"]
     assert nbformat.read(src, as_version=4).cells[2].metadata["nbgrader"]["grade_id"] == "ex1-tests"
     assert not (tmp_path / "exercises" / "notes.ipynb").exists()
     assert make_all(tmp_path, check=True) == [] and make_all(tmp_path) == []
@@ -267,15 +269,11 @@ def test_every_solution_has_up_to_date_metadata_and_exercise():
                          "and exercises/.")
 
 
-def _secret_lines(nb, annotated) -> set[str]:
+def _secret_lines(nb) -> set[str]:
     """Non-trivial stripped lines inside solution (and hidden-test) regions that do not also appear outside."""
     inside, outside = set(), set()
     for cell in nb.cells:
-        if annotated:
-            secret = {ln.strip() for ln in secret_lines(cell.cell_type, cell.source)}
-        else:
-            secret = {ln.strip() for r in (legacy_regions(cell.source)
-                                           if cell.cell_type in ("code", "markdown") else []) for ln in r}
+        secret = {ln.strip() for ln in secret_lines(cell.cell_type, cell.source)}
         inside |= secret
         outside |= {ln.strip() for ln in cell.source.splitlines()} - secret
     trivial = re.compile(r"^([#)\]}\s:,]*|pass|return|else:|break|continue)$")
@@ -288,11 +286,10 @@ def test_exercise_hides_solutions_and_ships_no_outputs(solution):
     assert exercise.exists(), f"{exercise} is missing; run `gnc-teach exercises`."
     ex = nbformat.read(exercise, as_version=4)
     sol = nbformat.read(solution, as_version=4)
-    annotated = solution in ANNOTATED
     ex_lines = {ln.strip() for c in ex.cells for ln in c.source.splitlines()}
-    leaked = sorted(_secret_lines(sol, annotated) & ex_lines)
+    leaked = sorted(_secret_lines(sol) & ex_lines)
     assert leaked == [], f"solution lines leaked into {exercise.name}: {leaked}"
-    assert any((STUB if annotated else LEGACY_STUB) in c.source for c in ex.cells), f"{exercise.name} has no stub"
+    assert any(STUB in c.source for c in ex.cells), f"{exercise.name} has no stub"
     for c in ex.cells:
         assert "BEGIN SOLUTION" not in c.source and "MARK SCHEME" not in c.source and "HIDDEN TESTS" not in c.source
         assert not re.search(r"(?i)\*\*\s*mark scheme", c.source), f"a mark scheme leaked into {exercise.name}"
@@ -305,7 +302,7 @@ def test_exercise_hides_solutions_and_ships_no_outputs(solution):
 KIND = re.compile(r"^(?:#+ |\*\*)Exercise (\d+)\b.*?\((proof|from scratch|open-ended), ≈ (\d+) min\)", re.M)
 
 
-@pytest.mark.parametrize("solution", ANNOTATED, ids=[p.name for p in ANNOTATED])
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
 def test_annotated_notebook_follows_the_conventions(solution):
     nb = nbformat.read(solution, as_version=4)
     cells = nb.cells
@@ -357,7 +354,7 @@ def test_exercise_runs_to_its_first_stub_and_its_checks_fail(solution, tmp_path)
     client.execute(env=env)
 
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    stub = STUB if solution in ANNOTATED else LEGACY_STUB
+    stub = STUB
     first_stub = next(i for i, c in code if stub in c.source)
     errors = [(i, out) for i, c in code for out in c.outputs if out.output_type == "error"]
     for i, out in errors:
@@ -369,8 +366,8 @@ def test_exercise_runs_to_its_first_stub_and_its_checks_fail(solution, tmp_path)
     text = "\n".join(_output_text(c) for _, c in code)
     assert "✅" not in text, f"a check passed on a stub:\n{text}"
     assert "❌" in text or errors, "neither a failed check nor a raising stub: what does the exercise test?"
-    if solution in ANNOTATED:   # every autograded test cell fails on the stubs, with feedback
-        tests = [(i, c) for i, c in code if cell_role("code", c.source).kind == "tests"]
-        quiet = [i for i, c in tests if "❌" not in _output_text(c) and not any(
-            o.output_type == "error" for o in c.outputs)]
-        assert not quiet, f"test cells {quiet} neither failed a check nor raised on the stubs"
+    # every autograded test cell fails on the stubs, with feedback
+    tests = [(i, c) for i, c in code if cell_role("code", c.source).kind == "tests"]
+    quiet = [i for i, c in tests if "❌" not in _output_text(c) and not any(
+        o.output_type == "error" for o in c.outputs)]
+    assert not quiet, f"test cells {quiet} neither failed a check nor raised on the stubs"
