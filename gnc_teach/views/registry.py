@@ -2,12 +2,13 @@
 and its kernel-free twin. The course website (``gnc-teach site build``), the live app (``gnc-teach app``)
 and the browser tests all read this table, so a new explorer plugs in with one entry::
 
-    "training_explorer": Explorer("05", "Training explorer",
-                                  widget="gnc_teach.views.widgets.training_explorer:training_explorer",
-                                  twin="gnc_teach.views.twins.training:training_twin"),
+    "width_explorer": Explorer("08", "Width explorer",
+                               widget="gnc_teach.views.widgets.width_explorer:width_explorer",
+                               twin="gnc_teach.views.twins.width:width_twin"),
 
-The key is the name a lesson cell calls (``training_explorer(...)``): the site replaces that cell's
-widget output with the twin, called with the cell's literal keyword arguments that the twin accepts.
+(a made-up example). The key is the name a lesson cell calls (``width_explorer(...)``): the site
+replaces that cell's widget output with the twin, called with the cell's literal keyword arguments that
+the twin accepts.
 Builders are named ``"module:function"`` and imported only when used, so this module stays light.
 """
 from __future__ import annotations
@@ -63,6 +64,11 @@ EXPLORERS: dict[str, Explorer] = {
                               twin="gnc_teach.views.twins.codes:code_twin"),
     "tau_explorer": Explorer("03", "τ explorer", widget="gnc_teach.views.widgets.tau_explorer:tau_explorer",
                              twin="gnc_teach.views.twins.tau:tau_twin"),
+    "hug_explorer": Explorer("06", "HUG explorer", widget="gnc_teach.views.widgets.hug_explorer:hug_explorer",
+                             twin="gnc_teach.views.twins.hug:hug_twin"),
+    "imbalance_explorer": Explorer("07", "Imbalance explorer",
+                                   widget="gnc_teach.views.widgets.imbalance_explorer:imbalance_explorer",
+                                   twin="gnc_teach.views.twins.imbalance:imbalance_twin"),
 }
 
 

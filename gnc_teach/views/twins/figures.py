@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["COLOURS", "rounded", "unit_rows", "code_traces", "circle_trace", "sphere_trace", "code_axes",
+__all__ = ["COLOURS", "rounded", "significant", "log_floor", "unit_rows", "code_traces", "circle_trace", "sphere_trace", "code_axes",
            "gram_trace", "code_figure"]
 
 # matplotlib's tab10, so that class k has the same colour in the static figures and in the twins
@@ -22,6 +22,18 @@ COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 def rounded(x, digits: int = 5):
     """``x`` (array-like) as nested lists of floats rounded to ``digits`` (compact JSON)."""
     return np.round(np.asarray(x, dtype=np.float64), digits).tolist()
+
+
+def significant(values, digits: int = 5) -> list:
+    """A sequence of floats rounded to ``digits`` significant digits (for curves on log axes, where
+    :func:`rounded`'s fixed decimals would erase small values)."""
+    return [float(f"{float(v):.{digits}g}") for v in values]
+
+
+def log_floor(values, floor: float = 1e-16) -> list:
+    """``values`` clipped below at ``floor`` and rounded (:func:`significant`): a curve for a log axis,
+    where an exact zero (a metric that reached machine precision) is drawn at ``floor``."""
+    return significant(max(float(v), floor) for v in values)
 
 
 def unit_rows(W) -> np.ndarray:
