@@ -133,9 +133,11 @@ def stage_sources(root: Path, stage: Path, *, execute: bool = False, with_soluti
                               twins=kind != "exercise", box=nbs.live_box(rel, binder_url=url, kind=kind))
             if found:
                 twins[rel] = found
-    shutil.copy(pages.reading_list_source(root), stage / "lessons" / "reading_list.md")
-    site_pages = {f"{p.parent.name}/{p.name}" for p in lessons + exercises + solutions}
-    site_pages |= {"lessons/reading_list.md", "run_live.md", "exercises/index.md"}
+    extra = pages.markdown_pages(root, "lessons")  # the appendix and the reading list, as they are
+    for src in extra:
+        shutil.copy(src, stage / "lessons" / src.name)
+    site_pages = {f"{p.parent.name}/{p.name}" for p in lessons + exercises + solutions + extra}
+    site_pages |= {"run_live.md", "exercises/index.md"}
     practice = ["exercises/index"]
     (stage / "exercises").mkdir(exist_ok=True)
     (stage / "exercises" / "index.md").write_text(pages.index_page(
@@ -151,7 +153,7 @@ def stage_sources(root: Path, stage: Path, *, execute: bool = False, with_soluti
     (stage / "run_live.md").write_text(pages.run_live_page(binder_base=binder))
     lesson_paths = [f"lessons/{p.name}" for p in lessons]
     (stage / "index.md").write_text(pages.home_page(root, site_pages, lessons=lesson_paths, practice=practice,
-                                                    more=["run_live", "lessons/reading_list"]))
+                                                    more=["run_live"] + [f"lessons/{p.stem}" for p in extra]))
     (stage / "conf.py").write_text(_conf(repo_url=repo_url, branch=branch, binderhub=binderhub,
                                          title="gnc-teach: neural collapse"))
     _static(stage)

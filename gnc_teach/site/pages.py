@@ -1,8 +1,9 @@
 """The website's own pages (MyST markdown): the home page built from the README's lesson map, the
-exercise and solution indexes, "run the course live" and the reading list.
+exercise and solution indexes and "run the course live"; the markdown pages of ``lessons/`` (the
+appendix of proofs, the reading list) are shown as they are.
 
-Pure functions of the repository's files; lessons are found by glob, so a new ``lessons/NN_*.ipynb``
-appears without any change here.
+Pure functions of the repository's files; lessons and their markdown pages are found by glob, so a new
+``lessons/NN_*.ipynb`` or ``lessons/*.md`` appears without any change here.
 """
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["notebooks", "notebook_title", "readme_section", "rewrite_links", "home_page", "index_page",
-           "run_live_page", "reading_list_source", "FALLBACK_READING_LIST"]
+__all__ = ["notebooks", "markdown_pages", "notebook_title", "readme_section", "rewrite_links", "home_page",
+           "index_page", "run_live_page"]
 
-FALLBACK_READING_LIST = Path(__file__).with_name("reading_list.md")
 _LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
 
 
 def notebooks(root: Path, folder: str) -> list[Path]:
     """``folder/NN_*.ipynb`` under ``root``, sorted (lesson number first)."""
     return sorted((Path(root) / folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def markdown_pages(root: Path, folder: str = "lessons") -> list[Path]:
+    """The markdown pages ``folder/*.md`` under ``root`` (the appendix, the reading list), sorted."""
+    return sorted((Path(root) / folder).glob("*.md"))
 
 
 def notebook_title(path: Path) -> str:
@@ -82,7 +87,10 @@ def home_page(root: Path, pages: set[str], *, lessons: list[str], practice: list
              "without Python; 3-D codes can be rotated with the mouse.",
              "- To change anything, run the lesson live: see [Run the course live](run_live.md).",
              "- Exercises are notebooks with self-checks: [Exercises](exercises/index.md).",
-             "- Papers behind the lessons: [Reading list](lessons/reading_list.md).", "",
+             *(f"- {what}: [{label}]({page})." for what, label, page in (
+                 ("Proofs too long for a lesson", "Appendix", "lessons/appendix_proofs.md"),
+                 ("Papers behind the lessons", "Reading list", "lessons/reading_list.md")) if page in pages),
+             "",
              _toctree("Lessons", [p.removesuffix(".ipynb") for p in lessons]), "",
              _toctree("Practice", practice), "", _toctree("More", more), ""]
     return "\n".join(parts)
@@ -132,8 +140,3 @@ def run_live_page(*, binder_base: str | None) -> str:
         "```", "",
         "The folder it writes is plain HTML: open `index.html`, or serve it from any static host.", ""])
 
-
-def reading_list_source(root: Path) -> Path:
-    """``lessons/reading_list.md`` of the repository when it exists, else the copy shipped here."""
-    own = Path(root) / "lessons" / "reading_list.md"
-    return own if own.exists() else FALLBACK_READING_LIST
