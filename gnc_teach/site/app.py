@@ -2,16 +2,23 @@
 
 The dashboard is a notebook written from :data:`gnc_teach.views.registry.EXPLORERS` (one section per
 lesson, one cell per explorer) and served by Voilà in this process: code cells are hidden, widgets
-compute in a kernel. Ctrl-C stops the server and shuts its kernels down.
+compute in a kernel. Ctrl-C stops the server and shuts its kernels down. The page uses the template
+``gnc-lab`` (``site/jupyter/voila/templates``): Voilà's lab template without the stylesheets it would
+fetch from a CDN, so that the app runs offline with no failed request.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
 from pathlib import Path
 
-__all__ = ["app_notebook", "lesson_titles", "free_port", "serve"]
+__all__ = ["TEMPLATE", "app_notebook", "lesson_titles", "free_port", "serve"]
+
+#: the Voilà template of the app, found through JUPYTER_PATH (``<dir>/voila/templates/gnc-lab``)
+TEMPLATE = "gnc-lab"
+_JUPYTER_DIR = Path(__file__).with_name("jupyter")
 
 
 def lesson_titles(root=".") -> dict[str, str]:
@@ -67,9 +74,12 @@ def serve(*, port: int = 0, open_browser: bool = False, log=print) -> int:
     try:
         path = tmp / "explorers.ipynb"
         nbformat.write(app_notebook(titles=lesson_titles()), path)
+        # Voilà finds templates in the Jupyter data folders: add the app's own, first
+        extra = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(_JUPYTER_DIR)] + ([extra] if extra else []))
         app = Voila()
         app.initialize([str(path), f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-                        "--theme=light"] + ([] if open_browser else ["--no-browser"]))
+                        "--theme=light", f"--template={TEMPLATE}"] + ([] if open_browser else ["--no-browser"]))
         tornado.ioloop.IOLoop.current().add_callback(
             lambda: log(f"gnc-teach app: {len(EXPLORERS)} explorers live at {url}  (Ctrl-C stops)", flush=True))
         app.start()  # returns after Ctrl-C (KeyboardInterrupt) or SIGTERM, kernels shut down
