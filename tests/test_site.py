@@ -130,9 +130,12 @@ def test_app_notebook_has_one_cell_per_explorer():
         assert f"EXPLORERS[{name!r}].build_widget()" in code and f"gnc-explorer-{name}" in code
 
 
-def test_app_rejects_a_bad_port(capsys):
-    assert main(["app", "--port", "70000"]) == 2
-    assert "--port" in capsys.readouterr().err
+@pytest.mark.parametrize("argv", [["app", "--port", "70000"], ["app", "--port", "x"],
+                                  ["site", "build", "--root", "/no/such/dir"], ["site", "build", "--repo-url", "x"]])
+def test_bad_options_exit_2_naming_the_option(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and f"argument {argv[-2]}:" in capsys.readouterr().err
 
 
 def test_site_and_app_commands_import_nothing_heavy():

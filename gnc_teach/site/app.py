@@ -14,6 +14,8 @@ import socket
 import tempfile
 from pathlib import Path
 
+from ._checks import check_mapping, check_path, check_port
+
 __all__ = ["TEMPLATE", "app_notebook", "lesson_titles", "free_port", "serve"]
 
 #: the Voilà template of the app, found through JUPYTER_PATH (``<dir>/voila/templates/gnc-lab``)
@@ -24,7 +26,7 @@ _JUPYTER_DIR = Path(__file__).with_name("jupyter")
 def lesson_titles(root=".") -> dict[str, str]:
     """``{"01": "Lesson 01 — ...", ...}`` from ``root/lessons/NN_*.ipynb`` (empty outside a checkout)."""
     from .pages import notebook_title, notebooks
-    return {p.name[:2]: notebook_title(p) for p in notebooks(Path(root), "lessons")}
+    return {p.name[:2]: notebook_title(p) for p in notebooks(check_path(root, "root"), "lessons")}
 
 
 def app_notebook(explorers=None, titles=None):
@@ -33,8 +35,8 @@ def app_notebook(explorers=None, titles=None):
     ``gnc-explorer-<name>``."""
     import nbformat
     from ..views.registry import EXPLORERS
-    explorers = EXPLORERS if explorers is None else explorers
-    titles = titles or {}
+    explorers = EXPLORERS if check_mapping(explorers, "explorers", optional=True) is None else explorers
+    titles = check_mapping(titles, "titles", optional=True) or {}
     cells = [nbformat.v4.new_markdown_cell(
                  "# gnc-teach: the explorers, live\n\nEvery explorer of the course, computing as you move "
                  "the controls. The lessons explain what they show: open them with `jupyter lab lessons/`."),
@@ -63,12 +65,12 @@ def free_port() -> int:
 def serve(*, port: int = 0, open_browser: bool = False, log=print) -> int:
     """Serve the dashboard on ``http://127.0.0.1:port/`` (``port=0``: a free one) until Ctrl-C or SIGTERM.
     Prints the address once the server listens; returns the exit code."""
+    port = check_port(port) or free_port()
     import nbformat
     import tornado.ioloop
     from voila.app import Voila
 
     from ..views.registry import EXPLORERS
-    port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     tmp = Path(tempfile.mkdtemp(prefix="gnc-teach-app-"))
     try:

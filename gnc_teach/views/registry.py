@@ -22,6 +22,16 @@ from dataclasses import dataclass
 __all__ = ["Explorer", "EXPLORERS", "explorer_calls", "load"]
 
 
+def _target(target, name: str = "target") -> tuple[str, str]:
+    if not isinstance(target, str):
+        raise TypeError(f"{name} must be a string 'package.module:function', got {type(target).__name__}.")
+    if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", target):
+        raise ValueError(f"{name} must be 'package.module:function', e.g. "
+                         f"'gnc_teach.views.widgets.etf_explorer:etf_explorer', got {target!r}.")
+    module, _, function = target.partition(":")
+    return module, function
+
+
 @dataclass(frozen=True)
 class Explorer:
     """``lesson``: "NN" of the lesson showing it; ``widget`` / ``twin``: ``"module:function"`` builders (no
@@ -30,6 +40,14 @@ class Explorer:
     title: str
     widget: str
     twin: str
+
+    def __post_init__(self):
+        if not (isinstance(self.lesson, str) and re.fullmatch(r"\d\d", self.lesson)):
+            raise ValueError(f"lesson must be the lesson's two-digit number such as '06', got {self.lesson!r}.")
+        if not isinstance(self.title, str):
+            raise TypeError(f"title must be a string, got {type(self.title).__name__}.")
+        for name in ("widget", "twin"):
+            _target(getattr(self, name), name)
 
     def build_widget(self, **kwargs):
         """The live ipywidgets explorer."""
@@ -74,8 +92,11 @@ EXPLORERS: dict[str, Explorer] = {
 
 def load(target: str):
     """Import ``"module:function"`` and return the function."""
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    module, name = _target(target)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"target={target!r} cannot be loaded: {exc}") from None
 
 
 def _python(source: str) -> str:
@@ -88,6 +109,10 @@ def explorer_calls(source: str, names=None) -> list[tuple[str, dict]]:
     (``names``: default the keys of :data:`EXPLORERS`), in source order. Arguments are a dict: keyword
     names, and positions (int keys) for positional ones; non-literal ones are left out (the twin then
     uses its defaults)."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a code cell's text (str), got {type(source).__name__}.")
+    if names is not None and (isinstance(names, (str, bytes)) or not hasattr(names, "__iter__")):
+        raise TypeError(f"names must be a collection of explorer names, got {type(names).__name__} {names!r:.40}.")
     names = set(EXPLORERS if names is None else names)
     try:
         tree = ast.parse(_python(source))

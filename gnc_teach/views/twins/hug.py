@@ -58,6 +58,8 @@ def hug_state(view: dict) -> dict:
     """The twin's state of one :func:`hug_view` dict: GNC1 and the energy gap along training (left, log),
     ρ of the proxies with ρ of the measure's optimum and of the softmax code (right), the caption."""
     from ..widgets.hug_explorer import hug_label
+    if not isinstance(view, dict) or not {"run", "ref", "measure"} <= set(view):
+        raise TypeError(f"view must be a hug_view(...) dict, got {type(view).__name__}.")
     run, ref = view["run"], view["ref"]
     steps = run["step"]
     ends = [steps[0], steps[-1]]
@@ -67,7 +69,7 @@ def hug_state(view: dict) -> dict:
             dict(type="scatter", x=steps, y=log_floor(gaps), mode="lines", name="U(W) − U(W*) (proxies)",
                  line=dict(color=COLOURS[1])),
             dict(type="scatter", x=steps, y=significant(run["rho"], 6), mode="lines", name="ρ(W) of the proxies",
-                 line=dict(color=COLOURS[0], dash="solid"), xaxis="x2", yaxis="y2", showlegend=False),
+                 line=dict(color=COLOURS[4]), xaxis="x2", yaxis="y2"),
             dict(type="scatter", x=ends, y=[ref["rho_measure"]] * 2, mode="lines", xaxis="x2", yaxis="y2",
                  name=f"ρ(W*), {view['measure']}", line=dict(color=COLOURS[1], dash="dash")),
             dict(type="scatter", x=ends, y=[ref["rho_softmax"]] * 2, mode="lines", xaxis="x2", yaxis="y2",
@@ -83,6 +85,9 @@ def hug_twin(*, intra_weight: float = 1.0, inter_weight: float = 1.0, measure: s
     """Kernel-free twin of :func:`~gnc_teach.views.widgets.hug_explorer`: both weight sliders, the measure
     menu and the optimiser, starting at the given values. ``K, d, n, steps, seed`` default to the
     explorer's (stored views); other values train every state now (minutes)."""
+    from ..._tensor import check_positive
+    intra_weight = check_positive(intra_weight, "intra_weight", allow_zero=True)  # the nearest grid weight
+    inter_weight = check_positive(inter_weight, "inter_weight", allow_zero=True)
     params = sweep_params()
     sizes = {p: params[p] if v is None else v for p, v in zip(_SIZES, (K, d, n, steps, seed))}
     stored = _stored_views() if all(sizes[p] == params[p] for p in _SIZES) else None

@@ -57,6 +57,10 @@ def imbalance_state(view: dict, curve: str | None = None) -> dict:
     the class collapses) and trained (points), and the fit ⟨w, h̄⟩ of a class against its size with the
     threshold n* and the classes; ``curve``: the name of a shared trace holding that fit."""
     from ..widgets.imbalance_explorer import imbalance_label
+    if not isinstance(view, dict) or not {"optimum", "trained", "n"} <= set(view):
+        raise TypeError(f"view must be an imbalance_view(...) dict, got {type(view).__name__}.")
+    if curve is not None and not isinstance(curve, str):
+        raise TypeError(f"curve must be the name of a shared trace (str) or None, got {type(curve).__name__}.")
     o, t, n = view["optimum"], view["trained"], view["n"]
     names = [f"{k} (n={nk})" for k, nk in enumerate(n)]
     data = [dict(type="bar", x=names, y=significant(o.w_norm2, 6), name="predicted ‖w_k‖²",
@@ -92,8 +96,11 @@ def imbalance_twin(*, n=None, lam_W: float = 0.01, lam_H: float = 0.01, M: int =
     whose trained runs are stored; other sizes, or other ``restarts``, train every setting now)."""
     from ..widgets.imbalance_explorer import imbalance_view, parse_sizes
     params = sweep_params()
+    from ..._tensor import check_int, check_positive
+    lam_W, lam_H = check_positive(lam_W, "lam_W"), check_positive(lam_H, "lam_H")  # the nearest grid value
+    M = check_int(M, "M", minimum=min(DEPTHS), maximum=max(DEPTHS))
     n = tuple(params["n"]) if n is None else parse_sizes(n)
-    restarts = params["restarts"] if restarts is None else restarts
+    restarts = params["restarts"] if restarts is None else check_int(restarts, "restarts", minimum=1)
     settings = [(a, b, m) for m in DEPTHS for a in LAMBDAS for b in LAMBDAS]
     closed = {s: imbalance_view(n, *s, grid_points=_CURVE_POINTS) for s in settings}
     if list(n) == params["n"] and restarts == params["restarts"]:
@@ -121,7 +128,9 @@ def imbalance_twin(*, n=None, lam_W: float = 0.01, lam_H: float = 0.01, M: int =
                               title=dict(text="class size n (log scale; the other classes fixed)")),
                   yaxis2=dict(anchor="x2", range=[-0.05, 1.05], title=dict(text="⟨w, h̄⟩ of the class")),
                   legend=dict(orientation="h", y=-0.25, font=dict(size=10)))
-    initial = dict(lam_W=lam_W, lam_H=lam_H, M=M, train=bool(train))
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True or False, got {train!r}.")
+    initial = dict(lam_W=lam_W, lam_H=lam_H, M=M, train=train)
     return Twin.build("imbalance explorer", controls, state, initial=initial, layout=layout, shared=shared,
                       note=f"Class sizes {', '.join(map(str, n))} (the live explorer takes any); the trained "
                            "runs were made once per setting when the package data was made.")

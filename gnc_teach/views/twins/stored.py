@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 
 __all__ = ["DATA_DIR", "StoredSweep", "jsonable"]
@@ -30,7 +31,9 @@ def jsonable(value):
         return jsonable(value.tolist())
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    return value
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise TypeError(f"value holds a {type(value).__name__}, which JSON cannot store (use numbers, text, lists, dicts).")
 
 
 class StoredSweep:
@@ -39,6 +42,13 @@ class StoredSweep:
     ``compute(params)`` the list of runs (plain JSON-able dicts)."""
 
     def __init__(self, filename: str, module: str, params, compute):
+        if not (isinstance(filename, str) and filename.endswith(".json") and "/" not in filename):
+            raise ValueError(f"filename must be a file name ending in .json, got {filename!r}.")
+        if not isinstance(module, str):
+            raise TypeError(f"module must be the module's dotted name (str), got {type(module).__name__}.")
+        for name, fn in (("params", params), ("compute", compute)):
+            if not callable(fn):
+                raise TypeError(f"{name} must be a function, got {type(fn).__name__}.")
         self.path, self.module, self.params, self.compute = DATA_DIR / filename, module, params, compute
         self._cache: dict = {}
 
@@ -48,23 +58,37 @@ class StoredSweep:
 
     def load(self, path=None) -> dict:
         """The stored ``{"params", "runs", "source"}``; RuntimeError if it was made for other parameters."""
-        path = Path(self.path if path is None else path)
+        path = self._path(path)
         if path not in self._cache:
             if not path.is_file():
-                raise FileNotFoundError(f"{path} is missing; run `{self.command}`.")
-            self._cache[path] = json.loads(path.read_text(encoding="utf-8"))
+                raise FileNotFoundError(f"path={str(path)!r}: no such file; run `{self.command}`.")
+            try:
+                self._cache[path] = json.loads(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                raise ValueError(f"path={str(path)!r} is not JSON; run `{self.command}`.") from None
+            if not isinstance(self._cache[path], dict):
+                raise ValueError(f"path={str(path)!r} holds no stored runs; run `{self.command}`.")
         data, now = self._cache[path], jsonable(self.params())
         if data.get("params") != now:
             raise RuntimeError(f"{path.name} was made for {data.get('params')}, but the explorer now has "
                                f"{now}; run `{self.command}`.")
         return data
 
+    def _path(self, path) -> Path:
+        if path is None:
+            return self.path
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a file path (str or pathlib.Path), got {type(path).__name__}.")
+        return Path(path)
+
     def cache_clear(self) -> None:
         self._cache.clear()
 
     def rebuild(self, path=None) -> Path:
         """Recompute every run for the current ``params()`` and write the file (compact JSON)."""
-        path = Path(self.path if path is None else path)
+        path = self._path(path)
+        if not path.parent.is_dir():
+            raise ValueError(f"path={str(path)!r}: its folder does not exist.")
         params = self.params()
         data = dict(params=jsonable(params), runs=jsonable(self.compute(params)), source=self.command)
         path.write_text(json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")

@@ -63,7 +63,9 @@ def tau_state(tau: float) -> dict:
     """The twin's state at a grid τ: ρ(W) against τ with the selected τ marked, and that run's trajectories."""
     from ..widgets.tau_explorer import tau_label
     data = load_sweep()
-    run = next(r for r in data["runs"] if r["tau"] == tau)
+    run = next((r for r in data["runs"] if r["tau"] == tau), None)
+    if run is None:
+        raise ValueError(f"tau={tau!r} is not a temperature of the stored sweep {[r['tau'] for r in data['runs']]}.")
     view = _view(run, data)
     ts, rs = zip(*view["curve"])
     traces = [dict(type="scatter", x=list(ts), y=list(rs), mode="lines+markers", name="ρ(W) after training",
@@ -84,6 +86,8 @@ def tau_state(tau: float) -> dict:
 
 def tau_twin(tau: float | None = None) -> Twin:
     """Kernel-free twin of :func:`~gnc_teach.views.widgets.tau_explorer`: a slider over the explorer's τ grid."""
+    from ..._tensor import check_positive
+    tau = None if tau is None else check_positive(tau, "tau")  # the nearest temperature of the grid
     grid = sorted(sweep_params()["grid"], reverse=True)
     control = Control("tau", "τ", tuple(grid), labels=tuple(f"{t:.3g}" for t in grid))
     layout = dict(height=420, margin=dict(l=60, r=20, t=60, b=50), uirevision="keep",
