@@ -1,6 +1,7 @@
 """The course website's sources and build (``gnc-teach site build``) and the app's notebook, without a
 browser (tests/browser/ checks them in Chromium)."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +83,11 @@ def test_staged_sources_hold_every_lesson_and_no_solutions_by_default(tmp_path):
     twins = stage_sources(ROOT, tmp_path, log=lambda *a: None)
     assert sorted(p.name for p in (tmp_path / "lessons").glob("[0-9][0-9]_*.ipynb")) == [p.name for p in LESSONS]
     assert not (tmp_path / "solutions").exists()
-    assert (tmp_path / "lessons" / "reading_list.md").exists() and (tmp_path / "_static" / "plotly.min.js").exists()
+    assert (tmp_path / "_static" / "plotly.min.js").exists()
+    for page in ("appendix_proofs.md", "reading_list.md"):  # the repository's own pages, as they are
+        assert (tmp_path / "lessons" / page).read_bytes() == (ROOT / "lessons" / page).read_bytes()
+    home = (tmp_path / "index.md").read_text()
+    assert "lessons/appendix_proofs\nlessons/reading_list\n" in home and "[Appendix](lessons/appendix_proofs.md)" in home
     shown = sorted(n for names in twins.values() for n in names)
     assert shown == sorted(EXPLORERS)  # each explorer appears once in the course
     nb = nbformat.read(tmp_path / "lessons" / LESSONS[0].name, as_version=4)
@@ -94,6 +99,7 @@ def test_cli_builds_a_static_site_with_solutions(tmp_path, capsys):
     assert main(["site", "build", "--with-solutions", "--out", str(out), "--repo-url", "https://github.com/o/r"]) == 0
     assert f"pages with {len(EXPLORERS)} explorer twins" in capsys.readouterr().out
     for rel in ["index.html", "search.html", "searchindex.js", "run_live.html", "lessons/reading_list.html",
+                "lessons/appendix_proofs.html",
                 "exercises/index.html", "solutions/index.html", "_static/plotly.min.js", "_static/gnc-twin.js",
                 "_static/mathjax/tex-svg-full.js", ".nojekyll"]:
         assert (out / rel).exists(), rel
@@ -102,6 +108,10 @@ def test_cli_builds_a_static_site_with_solutions(tmp_path, capsys):
         assert "VBox(children" not in html and "cdn." not in html
         assert f"mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/lessons/{p.name}" in html
         assert (out / "_sources" / "lessons" / p.name).read_bytes() == p.read_bytes()  # the download button
+    lesson01 = (out / "lessons" / LESSONS[0].name.replace(".ipynb", ".html")).read_text()
+    appendix = (out / "lessons" / "appendix_proofs.html").read_text()
+    anchors = re.findall(r'href="appendix_proofs\.html#([\w-]+)"', lesson01)  # a lesson's links to its proofs
+    assert anchors and all(f'id="{a}"' in appendix for a in anchors), anchors
     meta = json.loads((out / "site.json").read_text())
     assert sum(len(v) for v in meta["twins"].values()) == len(EXPLORERS)
 
@@ -120,9 +130,12 @@ def test_app_notebook_has_one_cell_per_explorer():
         assert f"EXPLORERS[{name!r}].build_widget()" in code and f"gnc-explorer-{name}" in code
 
 
-def test_app_rejects_a_bad_port(capsys):
-    assert main(["app", "--port", "70000"]) == 2
-    assert "--port" in capsys.readouterr().err
+@pytest.mark.parametrize("argv", [["app", "--port", "70000"], ["app", "--port", "x"],
+                                  ["site", "build", "--root", "/no/such/dir"], ["site", "build", "--repo-url", "x"]])
+def test_bad_options_exit_2_naming_the_option(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and f"argument {argv[-2]}:" in capsys.readouterr().err
 
 
 def test_site_and_app_commands_import_nothing_heavy():

@@ -1,4 +1,5 @@
 """Kernel-free twins: complete, valid plotly states computed by the same pure functions as the widgets."""
+import importlib
 import itertools
 import json
 import math
@@ -11,7 +12,7 @@ pytest.importorskip("plotly")
 import plotly.graph_objects as go  # noqa: E402
 
 from gnc_teach.views.registry import EXPLORERS  # noqa: E402
-from gnc_teach.views.twins import codes, etf, margins, tau  # noqa: E402
+from gnc_teach.views.twins import codes, etf, hug, imbalance, margins, tau  # noqa: E402
 from gnc_teach.views.twins.figures import code_figure, code_traces, gram_trace  # noqa: E402
 from gnc_teach.views.twins.twin import PLOTLY_MIME, Control, Twin, merge_layout  # noqa: E402
 
@@ -114,21 +115,117 @@ def test_tau_twin_shows_the_stored_sweep_at_the_explorers_defaults():
     assert all(0 < r <= 0.7387961253 + 1e-9 for r in rho)  # below the best known rho for K=8, d=3
 
 
+def _assert_close(fresh, stored, where=""):
+    """Stored JSON against a fresh computation: the same keys, numbers to 1e-6 relative (the figures and
+    captions show at most 6 digits), sequences element by element."""
+    if isinstance(fresh, dict):
+        assert set(fresh) == set(stored), (where, sorted(set(fresh) ^ set(stored)))
+        for k in fresh:
+            _assert_close(fresh[k], stored[k], f"{where}.{k}")
+    elif isinstance(fresh, (list, tuple, np.ndarray)):
+        fresh = list(fresh.tolist() if isinstance(fresh, np.ndarray) else fresh)
+        assert len(fresh) == len(stored), where
+        for i, (a, b) in enumerate(zip(fresh, stored)):
+            _assert_close(a, b, f"{where}[{i}]")
+    elif isinstance(fresh, float) and not isinstance(stored, str):
+        assert math.isclose(fresh, stored, rel_tol=1e-6, abs_tol=1e-9), (where, fresh, stored)
+    else:
+        assert fresh == stored, (where, fresh, stored)
+
+
 def test_stored_tau_sweep_matches_the_trainer():
-    """Recompute the smallest temperature: the stored run must be what the trainer gives today (the
-    figure and caption show 6 digits, so that is the precision compared)."""
+    """Recompute the smallest temperature: the stored run must be what the trainer gives today, every
+    key of the summary included (a key the explorer added since shows up here)."""
     from gnc_teach.views.widgets.tau_explorer import tau_run
     p, stored = tau.sweep_params(), tau.load_sweep()["runs"][-1]
-    fresh = tau_run(stored["tau"], p["K"], p["d"], p["n"], p["steps"], p["seed"])
-    for key in ("rho", "min_margin", "cos_wy_h", "loss"):
-        assert math.isclose(fresh[key], stored[key], rel_tol=1e-6, abs_tol=1e-9), (key, fresh[key], stored[key])
+    fresh = dict(tau_run(stored["tau"], p["K"], p["d"], p["n"], p["steps"], p["seed"]))
+    fresh.pop("seconds")
+    _assert_close(fresh, stored, "tau_run")
 
 
-def test_stale_tau_data_is_refused(monkeypatch):
-    monkeypatch.setattr(tau, "sweep_params", lambda: {"K": 9})
-    tau.load_sweep.cache_clear()
+@pytest.mark.parametrize("sweep", [tau.SWEEP, hug.SWEEP, imbalance.SWEEP], ids=["tau", "hug", "imbalance"])
+def test_stale_stored_data_is_refused(monkeypatch, sweep):
+    monkeypatch.setattr(sweep, "params", lambda: {"K": 9})
+    sweep.cache_clear()
     try:
         with pytest.raises(RuntimeError, match="--rebuild"):
-            tau.load_sweep()
+            sweep.load()
     finally:
-        tau.load_sweep.cache_clear()
+        sweep.cache_clear()
+
+
+def test_stored_hug_views_match_the_explorer():
+    """One stored HUG state recomputed (the measure with s = ∞, stored as the string 'inf')."""
+    from gnc_teach.views.widgets.hug_explorer import hug_view
+    p = hug.sweep_params()
+    stored = next(v for v in hug.SWEEP.load()["runs"] if (v["intra_weight"], v["inter_weight"], v["measure"],
+                                                        v["optimizer"]) == (0.3, 3.0, "min separation (s=∞)", "adam"))
+    fresh = hug_view(0.3, 3.0, "min separation (s=∞)", "adam", **{k: p[k] for k in ("K", "d", "n", "steps", "seed")})
+    fresh = dict(fresh, run={k: v for k, v in fresh["run"].items() if k != "seconds"})
+    _assert_close(fresh, stored, "hug_view")
+    assert len(hug.SWEEP.load()["runs"]) == len(p["weights"]) ** 2 * len(p["measures"]) * len(p["optimizers"])
+
+
+def test_hug_twin_states_are_the_explorers_views():
+    from gnc_teach.views.widgets.hug_explorer import hug_label
+    t = EXPLORERS["hug_explorer"].build_twin({})
+    assert [c.values[i] for c, i in zip(t.controls, t.initial)] == [1.0, 1.0, "riesz s=2", "gd"]
+    stored = {(v["intra_weight"], v["inter_weight"], v["measure"], v["optimizer"]): v
+              for v in hug.SWEEP.load()["runs"]}
+    view = stored[(0.0, 10.0, "log (s=0)", "gd")]
+    st = t.states[(0, 5, 2, 0)]
+    assert st["html"] == hug_label(view) and "intra 0, inter 10 (gd), log (s=0)" == st["layout"]["title"]["text"]
+    gap = next(tr for tr in st["data"] if tr["name"].startswith("U(W)"))
+    assert math.isclose(gap["y"][-1], max(view["energy_gap"], 1e-16), rel_tol=1e-4)  # 5 significant digits
+
+
+def test_hug_twin_for_other_sizes_trains_its_states(monkeypatch):
+    """Sizes other than the stored ones: every state is trained when the twin is built (a small grid here)."""
+    w = importlib.import_module("gnc_teach.views.widgets.hug_explorer")  # the module, not the function
+    monkeypatch.setattr(w, "WEIGHTS", (0.0, 1.0))
+    monkeypatch.setattr(w, "MEASURE_CHOICES", {"min separation (s=∞)": ("min_separation", math.inf)})
+    monkeypatch.setattr(w, "LR", {"gd": 1.0})
+    t = hug.hug_twin(steps=20, intra_weight=0.0, measure="min separation (s=∞)")
+    assert len(t) == 4 and t.initial == (0, 1, 0, 0)
+    view = w.hug_view(0.0, 1.0, "min separation (s=∞)", "gd", steps=20)
+    assert t.states[(0, 1, 0, 0)]["html"] == w.hug_label(view)
+    with pytest.raises(ValueError, match="steps"):
+        hug.hug_twin(steps=0)
+
+
+@pytest.mark.parametrize("setting", [(0.015, 0.015, 2), (0.05, 0.05, 1)], ids=["lesson", "all-collapse"])
+def test_stored_imbalance_runs_match_the_trainer(setting):
+    """Stored trained settings recomputed (16 restarts, the same minima): the lesson's (λ = 0.015, M = 2),
+    and one where every class collapses (the trivial minimum, F = 1/2)."""
+    p = imbalance.sweep_params()
+    runs = imbalance.SWEEP.load()["runs"]
+    stored = next(r for r in runs if (r["lam_W"], r["lam_H"], r["M"]) == setting)
+    fresh = imbalance._trained(tuple(p["n"]), *setting, p["restarts"], p["seed"])
+    drop = lambda run: dict(run, trained={k: v for k, v in run["trained"].items() if k != "seconds"})  # noqa: E731
+    fresh, stored = drop(fresh), drop(stored)  # copies: the trainer's cached summary stays whole
+    _assert_close(fresh, stored, "imbalance")
+    assert len(runs) == len(p["lambdas"]) ** 2 * len(p["depths"])
+    if setting == (0.015, 0.015, 2):
+        assert stored["agree"] and stored["trained"]["collapsed"] == [2, 3]
+
+
+def test_imbalance_twin_starts_at_the_lessons_call_and_shows_its_prediction():
+    from gnc_teach.views.widgets.imbalance_explorer import imbalance_label, imbalance_view
+    t = EXPLORERS["imbalance_explorer"].build_twin({"lam_W": 0.015, "lam_H": 0.015, "M": 2, "train": True})
+    assert [c.values[i] for c, i in zip(t.controls, t.initial)] == [0.015, 0.015, 2, True]
+    st = t.states[t.initial]
+    assert "training agrees with the closed form" in st["html"] and "collapsed [2, 3]" in st["layout"]["title"]["text"]
+    closed = t.states[t.initial[:3] + (0,)]  # train off: the closed form alone is imbalance_view's label
+    assert closed["html"] == imbalance_label(imbalance_view((200, 100, 50, 50), 0.015, 0.015, 2, grid_points=80))
+    assert len(closed["data"]) == len(st["data"]) - 1  # no trained points
+    fig = t.figure(M=1, train=True)
+    assert fig.layout.shapes[0].x0 == pytest.approx(400 ** 2 * 0.015 * 0.015)  # n*(1) = N² λ_W λ_H = 36
+
+
+def test_imbalance_twin_for_other_class_sizes_trains_its_states(monkeypatch):
+    monkeypatch.setattr(imbalance, "LAMBDAS", (0.001, 0.05))
+    monkeypatch.setattr(imbalance, "DEPTHS", (1,))
+    t = imbalance.imbalance_twin(n=(30, 10), train=True, restarts=2)
+    assert len(t) == 8 and [c.values[i] for c, i in zip(t.controls, t.initial)] == [0.001, 0.001, 1, True]
+    with pytest.raises((ValueError, TypeError), match="class size"):
+        imbalance.imbalance_twin(n="7, x")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import notebooks as nbs
 from . import pages
+from ._checks import check_path, check_text, check_url
 
 __all__ = ["SiteResult", "build_site", "binder_base"]
 
@@ -38,10 +39,13 @@ class SiteResult:
 
 def binder_base(repo_url: str | None, branch: str = "main", *, binderhub: str = "https://mybinder.org") -> str | None:
     """Binder launch URL of a repository (GitHub: ``/v2/gh/OWNER/REPO/BRANCH``; other hosts: ``/v2/git/``)."""
-    if not repo_url:
+    repo_url = check_url(repo_url or None, "repo_url", optional=True)
+    check_text(branch, "branch")
+    binderhub = check_url(binderhub, "binderhub")
+    if repo_url is None:
         return None
     from urllib.parse import quote
-    url = repo_url.rstrip("/").removesuffix(".git")
+    url = repo_url.removesuffix(".git")
     if url.startswith("https://github.com/"):
         return f"{binderhub}/v2/gh/{url.removeprefix('https://github.com/')}/{branch}"
     return f"{binderhub}/v2/git/{quote(url, safe='')}/{branch}"
@@ -111,15 +115,21 @@ def _notebook(src: Path, dst: Path, *, root: Path, execute: bool, twins: bool, b
     return found
 
 
+def _lessons(root) -> list[Path]:
+    """The lessons under ``root``, or a ValueError naming ``root`` when it holds none."""
+    lessons = pages.notebooks(check_path(root, "root"), "lessons")
+    if not lessons:
+        raise ValueError(f"root={str(Path(root).resolve())!r} holds no lessons/NN_*.ipynb: pass the repository "
+                         "root (the folder with lessons/).")
+    return lessons
+
+
 def stage_sources(root: Path, stage: Path, *, execute: bool = False, with_solutions: bool = False,
                   repo_url: str | None = None, branch: str = "main", binderhub: str = "https://mybinder.org",
                   log=print) -> dict[str, list[str]]:
     """Write the Sphinx sources of the site into ``stage``; returns {page: explorers shown as twins}."""
-    root = Path(root)
     binder = binder_base(repo_url, branch, binderhub=binderhub)
-    lessons = pages.notebooks(root, "lessons")
-    if not lessons:
-        raise FileNotFoundError(f"no lessons/NN_*.ipynb under {root.resolve()}; pass --root with the repository root.")
+    lessons = _lessons(root)
     exercises = pages.notebooks(root, "exercises")
     solutions = pages.notebooks(root, "solutions") if with_solutions else []
     twins = {}
@@ -133,9 +143,11 @@ def stage_sources(root: Path, stage: Path, *, execute: bool = False, with_soluti
                               twins=kind != "exercise", box=nbs.live_box(rel, binder_url=url, kind=kind))
             if found:
                 twins[rel] = found
-    shutil.copy(pages.reading_list_source(root), stage / "lessons" / "reading_list.md")
-    site_pages = {f"{p.parent.name}/{p.name}" for p in lessons + exercises + solutions}
-    site_pages |= {"lessons/reading_list.md", "run_live.md", "exercises/index.md"}
+    extra = pages.markdown_pages(root, "lessons")  # the appendix and the reading list, as they are
+    for src in extra:
+        shutil.copy(src, stage / "lessons" / src.name)
+    site_pages = {f"{p.parent.name}/{p.name}" for p in lessons + exercises + solutions + extra}
+    site_pages |= {"run_live.md", "exercises/index.md"}
     practice = ["exercises/index"]
     (stage / "exercises").mkdir(exist_ok=True)
     (stage / "exercises" / "index.md").write_text(pages.index_page(
@@ -151,7 +163,7 @@ def stage_sources(root: Path, stage: Path, *, execute: bool = False, with_soluti
     (stage / "run_live.md").write_text(pages.run_live_page(binder_base=binder))
     lesson_paths = [f"lessons/{p.name}" for p in lessons]
     (stage / "index.md").write_text(pages.home_page(root, site_pages, lessons=lesson_paths, practice=practice,
-                                                    more=["run_live", "lessons/reading_list"]))
+                                                    more=["run_live"] + [f"lessons/{p.stem}" for p in extra]))
     (stage / "conf.py").write_text(_conf(repo_url=repo_url, branch=branch, binderhub=binderhub,
                                          title="gnc-teach: neural collapse"))
     _static(stage)
@@ -168,8 +180,10 @@ def build_site(root=".", out=None, *, execute: bool = False, with_solutions: boo
     public address, for Binder launch links. Sphinx warnings are returned, never fatal.
     """
     t0 = time.perf_counter()
+    _lessons(root)  # the arguments are checked before anything is written
+    binder_base(repo_url, branch, binderhub=binderhub)
     root = Path(root).resolve()
-    out = (root / "build" / "site") if out is None else Path(out).resolve()
+    out = (root / "build" / "site") if out is None else check_path(out, "out").resolve()
     with tempfile.TemporaryDirectory(prefix="gnc-site-") as tmp:
         stage = Path(tmp) / "src"
         log(f"staging sources in {stage}")

@@ -6,7 +6,10 @@ Pure functions over ``nbformat`` notebooks (a copy is changed, never the reposit
 from __future__ import annotations
 
 import copy
+import numbers
 import re
+
+from ._checks import check_folder, check_mapping, check_notebook, check_text, check_url
 
 __all__ = ["is_widget_output", "twin_output", "plotly_output", "add_twins", "add_live_box", "live_box",
            "execute"]
@@ -17,7 +20,7 @@ _WIDGET_TEXT = re.compile(r"^(VBox|HBox|Box|GridBox|Tab|Accordion|Stack|Output|B
 
 def is_widget_output(output) -> bool:
     """Whether a stored output is an ipywidget (its view, or the text a notebook keeps without a kernel)."""
-    data = output.get("data", {})
+    data = check_mapping(output, "output").get("data", {})
     if _WIDGET_MIME in data:
         return True
     text = data.get("text/plain", "")
@@ -28,6 +31,11 @@ def is_widget_output(output) -> bool:
 def twin_output(twin, *, name: str) -> dict:
     """A ``display_data`` output that shows ``twin`` on the website (HTML read by ``twin.js``)."""
     import nbformat
+
+    from ..views.twins.twin import Twin
+    if not isinstance(twin, Twin):
+        raise TypeError(f"twin must be a gnc_teach.views.twins.Twin, got {type(twin).__name__}.")
+    check_text(name, "name")
     plain = f"{name}: kernel-free twin ({len(twin)} precomputed states); run the notebook for the live explorer"
     return nbformat.v4.new_output("display_data", data={"text/html": twin.to_html(), "text/plain": plain},
                                   metadata={"gnc_teach": {"twin": name}})
@@ -37,7 +45,7 @@ def plotly_output(output) -> dict | None:
     """A stored plotly figure (``application/vnd.plotly.v1+json``, e.g. ``code_figure(W)`` or a twin shown in
     JupyterLab) as a self-contained one-state twin, or None when ``output`` is not one."""
     from ..views.twins.twin import PLOTLY_MIME, Twin
-    fig = output.get("data", {}).get(PLOTLY_MIME)
+    fig = check_mapping(output, "output").get("data", {}).get(PLOTLY_MIME)
     if fig is None:
         return None
     twin = Twin("figure", [], {(): {"data": fig.get("data", []), "layout": {}}}, layout=fig.get("layout", {}))
@@ -51,7 +59,8 @@ def add_twins(nb, explorers=None) -> list[str]:
     outputs of the cell stay) and make plotly outputs self-contained. Changes ``nb``; returns the names
     of the explorers found, in order."""
     from ..views.registry import EXPLORERS, explorer_calls
-    explorers = EXPLORERS if explorers is None else explorers
+    check_notebook(nb)
+    explorers = EXPLORERS if check_mapping(explorers, "explorers", optional=True) is None else explorers
     found = []
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -68,6 +77,11 @@ def add_twins(nb, explorers=None) -> list[str]:
 
 def live_box(path: str, *, binder_url: str | None = None, kind: str = "lesson", depth: int = 1) -> str:
     """MyST markdown of the box under a notebook's title: how to run ``path`` (repository-relative) live."""
+    check_text(path, "path"), check_url(binder_url, "binder_url", optional=True)
+    if kind not in ("lesson", "exercise", "solution"):
+        raise ValueError(f"kind must be 'lesson', 'exercise' or 'solution', got {kind!r}.")
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be an int >= 0 (folders below the site root), got {depth!r}.")
     up = "../" * depth
     lines = [":::{admonition} Run this " + kind + " live", ":class: tip",
              "This page shows the notebook with its stored outputs; its explorers are kernel-free twins "
@@ -86,6 +100,7 @@ def live_box(path: str, *, binder_url: str | None = None, kind: str = "lesson", 
 def add_live_box(nb, box: str) -> None:
     """Insert the markdown ``box`` after the first markdown cell holding a ``# `` title (else first)."""
     import nbformat
+    check_notebook(nb), check_text(box, "box")
     at = next((i + 1 for i, c in enumerate(nb.cells)
                if c.cell_type == "markdown" and re.search(r"^# ", c.source, flags=re.M)), 0)
     nb.cells.insert(at, nbformat.v4.new_markdown_cell(box))
@@ -97,6 +112,9 @@ def execute(nb, *, cwd, timeout: int = 300) -> None:
     import os
 
     from nbclient import NotebookClient
+    check_notebook(nb), check_folder(cwd, "cwd")
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the inline backend, so figures are kept
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(cwd)}}).execute(env=env)

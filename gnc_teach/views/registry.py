@@ -2,12 +2,13 @@
 and its kernel-free twin. The course website (``gnc-teach site build``), the live app (``gnc-teach app``)
 and the browser tests all read this table, so a new explorer plugs in with one entry::
 
-    "training_explorer": Explorer("05", "Training explorer",
-                                  widget="gnc_teach.views.widgets.training_explorer:training_explorer",
-                                  twin="gnc_teach.views.twins.training:training_twin"),
+    "width_explorer": Explorer("08", "Width explorer",
+                               widget="gnc_teach.views.widgets.width_explorer:width_explorer",
+                               twin="gnc_teach.views.twins.width:width_twin"),
 
-The key is the name a lesson cell calls (``training_explorer(...)``): the site replaces that cell's
-widget output with the twin, called with the cell's literal keyword arguments that the twin accepts.
+(a made-up example). The key is the name a lesson cell calls (``width_explorer(...)``): the site
+replaces that cell's widget output with the twin, called with the cell's literal keyword arguments that
+the twin accepts.
 Builders are named ``"module:function"`` and imported only when used, so this module stays light.
 """
 from __future__ import annotations
@@ -21,6 +22,16 @@ from dataclasses import dataclass
 __all__ = ["Explorer", "EXPLORERS", "explorer_calls", "load"]
 
 
+def _target(target, name: str = "target") -> tuple[str, str]:
+    if not isinstance(target, str):
+        raise TypeError(f"{name} must be a string 'package.module:function', got {type(target).__name__}.")
+    if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", target):
+        raise ValueError(f"{name} must be 'package.module:function', e.g. "
+                         f"'gnc_teach.views.widgets.etf_explorer:etf_explorer', got {target!r}.")
+    module, _, function = target.partition(":")
+    return module, function
+
+
 @dataclass(frozen=True)
 class Explorer:
     """``lesson``: "NN" of the lesson showing it; ``widget`` / ``twin``: ``"module:function"`` builders (no
@@ -29,6 +40,14 @@ class Explorer:
     title: str
     widget: str
     twin: str
+
+    def __post_init__(self):
+        if not (isinstance(self.lesson, str) and re.fullmatch(r"\d\d", self.lesson)):
+            raise ValueError(f"lesson must be the lesson's two-digit number such as '06', got {self.lesson!r}.")
+        if not isinstance(self.title, str):
+            raise TypeError(f"title must be a string, got {type(self.title).__name__}.")
+        for name in ("widget", "twin"):
+            _target(getattr(self, name), name)
 
     def build_widget(self, **kwargs):
         """The live ipywidgets explorer."""
@@ -63,13 +82,21 @@ EXPLORERS: dict[str, Explorer] = {
                               twin="gnc_teach.views.twins.codes:code_twin"),
     "tau_explorer": Explorer("03", "τ explorer", widget="gnc_teach.views.widgets.tau_explorer:tau_explorer",
                              twin="gnc_teach.views.twins.tau:tau_twin"),
+    "hug_explorer": Explorer("06", "HUG explorer", widget="gnc_teach.views.widgets.hug_explorer:hug_explorer",
+                             twin="gnc_teach.views.twins.hug:hug_twin"),
+    "imbalance_explorer": Explorer("07", "Imbalance explorer",
+                                   widget="gnc_teach.views.widgets.imbalance_explorer:imbalance_explorer",
+                                   twin="gnc_teach.views.twins.imbalance:imbalance_twin"),
 }
 
 
 def load(target: str):
     """Import ``"module:function"`` and return the function."""
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    module, name = _target(target)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"target={target!r} cannot be loaded: {exc}") from None
 
 
 def _python(source: str) -> str:
@@ -82,6 +109,10 @@ def explorer_calls(source: str, names=None) -> list[tuple[str, dict]]:
     (``names``: default the keys of :data:`EXPLORERS`), in source order. Arguments are a dict: keyword
     names, and positions (int keys) for positional ones; non-literal ones are left out (the twin then
     uses its defaults)."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a code cell's text (str), got {type(source).__name__}.")
+    if names is not None and (isinstance(names, (str, bytes)) or not hasattr(names, "__iter__")):
+        raise TypeError(f"names must be a collection of explorer names, got {type(names).__name__} {names!r:.40}.")
     names = set(EXPLORERS if names is None else names)
     try:
         tree = ast.parse(_python(source))

@@ -1,6 +1,7 @@
 """``gnc-teach app`` in Chromium: it prints its address, shows every registered explorer as live widgets,
-one control of each changes its figure, and Ctrl-C stops it with its kernels shut down.
-Screenshots: ``test-artifacts/browser/app/``.
+one control of each changes its figure, the page logs no console error and fetches nothing that fails
+(the app works offline), and Ctrl-C stops it with its kernels shut down.
+Screenshots: ``test-artifacts/browser/app/``; the server's log: ``test-artifacts/browser/app/server/app.log``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from browserkit import ROOT, artifacts, control_changes_figure, evidence, kernel_env
+from browserkit import ROOT, PageLog, artifacts, control_changes_figure, evidence, kernel_env
 from gnc_teach.views.registry import EXPLORERS
 
 
@@ -40,13 +41,19 @@ def app():
     finally:
         if proc.poll() is None:
             proc.kill()
+        while not lines.empty():
+            log.append(lines.get())
+        (artifacts("app", "server") / "app.log").write_text("".join(log))  # Voilà's and the kernels' output
 
 
 def test_app_shows_every_explorer_and_its_controls_work(app, browser):
     folder = artifacts("app", "explorers")
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    log = PageLog(page)
     with evidence(page, folder):
-        page.goto(app["url"])
+        # Voilà streams the page while its kernel runs the explorers' cells (~1 min on two busy cores):
+        # wait for the explorers, not for the page's load event
+        page.goto(app["url"], wait_until="commit")
         for name in EXPLORERS:
             page.locator(f".gnc-explorer-{name}").wait_for(timeout=180_000)
         page.screenshot(path=str(folder / "app.png"), full_page=True)
@@ -57,6 +64,7 @@ def test_app_shows_every_explorer_and_its_controls_work(app, browser):
             box.scroll_into_view_if_needed()
             failure = control_changes_figure(box, folder, name)
             assert failure is None, f"{name}: {failure}"
+        assert not log.problems, f"the app page logged: {log.problems}"
     page.close()
 
 

@@ -1,5 +1,7 @@
-"""Every lesson, run through JupyterLab's UI in Chromium: no error output, every explorer rendered as
-widgets (not their text fallback), and one control of each explorer changes its figure.
+"""Every lesson, run through JupyterLab's UI in Chromium: every cell runs, no error output (with
+GNC_TEACH_STRICT_CHECKS=1 in the kernel, as under nbval), every explorer rendered as widgets (not their
+text fallback), and one control of each explorer changes its figure. With GNC_TEACH_REQUIRE_BROWSER=1
+(CI) this test is what executes lessons/: conftest.py leaves them out of nbval.
 
 One JupyterLab server (127.0.0.1, free port, temporary token) serves a copy of ``lessons/`` (never the
 repository's files: nothing can be autosaved over them); each lesson is opened, its outputs cleared and
@@ -86,6 +88,17 @@ _STATE = """() => { const w = window.jupyterapp.shell.currentWidget; const cells
   return out; }"""
 
 
+_KERNEL_PRINT = """async code => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = k.requestExecute({code: code, silent: false, store_history: false});
+  let out = ""; future.onIOPub = msg => { if (msg.header.msg_type === "stream") out += msg.content.text; };
+  await future.done; return out.trim(); }"""
+
+
+def kernel_print(page, code: str) -> str:
+    """What ``code`` prints in the kernel of the open notebook (run outside the notebook's cells)."""
+    return page.evaluate(_KERNEL_PRINT, code)
+
+
 def open_notebook(page, base, token, rel):
     """Open ``rel`` alone (``reset``: no tabs from earlier tests) and wait for its idle kernel; returns
     a locator of the notebook's panel."""
@@ -135,7 +148,12 @@ def test_lesson_runs_in_jupyterlab_with_live_explorers(lab, browser, lesson):
             state = run_all(page, LESSON_TIMEOUT)
             (folder / "timing.txt").write_text(f"open + run all: {time.perf_counter() - t0:.1f} s\n")
             page.screenshot(path=str(folder / "notebook.png"))
+            # what nbval asserts for lessons/ (CI runs the lessons here only; see conftest.py): every cell
+            # ran without error, in a kernel whose self-checks raise on failure
             assert not state["errors"], f"error output in {lesson.name}: {state['errors']}"
+            assert state["pending"] == 0, f"{state['pending']} code cells of {lesson.name} never ran"
+            strict = kernel_print(page, "import os; print(os.environ.get('GNC_TEACH_STRICT_CHECKS'))")
+            assert strict == "1", f"the kernel ran without GNC_TEACH_STRICT_CHECKS=1 (it has {strict!r})"
             expected = explorer_cells(lesson)
             missing = sorted(set(expected) - set(state["widgets"]))
             assert not missing, f"cells {missing} call {[expected[i] for i in missing]} but show no widget"

@@ -14,8 +14,9 @@ __all__ = ["code_twin", "code_state"]
 
 def code_state(kind: str, d: int, K: int) -> dict:
     """The twin's state: the code on the circle / sphere, titled like the widget, captioned with its numbers."""
+    from ..._tensor import check_int
     from ..widgets.code_explorer import code_label, code_view
-    view = code_view(kind, K, d)
+    view = code_view(kind, K, check_int(d, "d", minimum=2, maximum=3))
     title = f"{kind}: K={K}, d={d}, ρ={view['rho']:.4f}, min angle {view['min_angle']:.2f}°"
     return dict(data=["circle" if d == 2 else "sphere"] + code_traces(view["W"]),
                 layout=dict(code_axes(d), title=dict(text=title)), html=code_label(view))
@@ -25,7 +26,10 @@ def code_twin(kind: str = "softmax", K: int = 8, d: int = 3, *, max_K: int | Non
     """Kernel-free twin of :func:`~gnc_teach.views.widgets.code_explorer`: objective × d ∈ {2, 3} × K = 2..max_K
     (default: the gallery's range)."""
     from ...gallery import GRID, KINDS
-    max_K = min(GRID[2], GRID[3]) if max_K is None else max_K
+    from ..._tensor import check_int
+    top = min(GRID[2], GRID[3])
+    max_K = top if max_K is None else check_int(max_K, "max_K", minimum=2, maximum=top)  # the gallery's range
+    K, d = check_int(K, "K", minimum=2), check_int(d, "d", minimum=2, maximum=3)  # K beyond max_K: the nearest
     controls = [Control("kind", "objective", tuple(KINDS), kind="select"),
                 Control("d", "d", (2, 3), kind="select"),
                 Control("K", "K", tuple(range(2, max_K + 1)))]

@@ -55,6 +55,9 @@ def etf_state(K: int, d: int) -> dict:
 
 def etf_twin(K: int = 4, d: int = 3, *, max_K: int = 10, max_d: int = 10) -> Twin:
     """Kernel-free twin of :func:`~gnc_teach.views.widgets.etf_explorer`: K = 2..max_K, d = 1..max_d."""
+    from ..._tensor import check_int
+    max_K, max_d = check_int(max_K, "max_K", minimum=2, maximum=64), check_int(max_d, "max_d", minimum=1, maximum=64)
+    K, d = check_int(K, "K", minimum=2), check_int(d, "d", minimum=1)  # beyond max_K / max_d: the nearest
     controls = [Control("K", "K (classes)", tuple(range(2, max_K + 1))),
                 Control("d", "d (dimension)", tuple(range(1, max_d + 1)))]
     return Twin.build("simplex ETF explorer", controls, etf_state, initial=dict(K=K, d=d),

@@ -33,6 +33,8 @@ def _hull_outline(P: np.ndarray) -> np.ndarray:
 def margin_state(code: str, K: int, angle) -> dict:
     """The twin's state for a demo code, K and the angle of h in degrees (or "h*": the optimal feature)."""
     from ..widgets.margin_explorer import _demo, margin_label, margin_view
+    if angle != "h*" and (isinstance(angle, bool) or not isinstance(angle, (int, float)) or not math.isfinite(angle)):
+        raise ValueError(f"angle must be 'h*' (the optimal feature) or an angle in degrees, got {angle!r}.")
     W, det = _demo(code, K)
     k = 0
     h = det.h[k].numpy() if angle == "h*" else np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle))])
@@ -79,7 +81,11 @@ def _styles(k: int) -> dict:
 def margin_twin(*, code: str | None = None, K: int = 6, k: int = 0, theta=None, max_K: int = 12) -> Twin:
     """Kernel-free twin of :func:`~gnc_teach.views.widgets.margin_explorer`: demo code × K = 3..max_K ×
     angle of h (every 15°, and h = h*_0), for class k = 0 (the live explorer also moves k)."""
+    from ..._tensor import check_int
     from ..widgets.margin_explorer import CODES
+    max_K, K = check_int(max_K, "max_K", minimum=3, maximum=64), check_int(K, "K", minimum=3)
+    if k != 0:
+        raise ValueError(f"k={k!r}: the twin shows class k = 0 (the live explorer moves k).")
     controls = [Control("code", "code", tuple(CODES), kind="select"),
                 Control("K", "K", tuple(range(3, max_K + 1))),
                 Control("angle", "angle of h", ANGLES, labels=("h = h*₀",) + tuple(f"{a}°" for a in ANGLES[1:]))]

@@ -9,19 +9,15 @@ with :func:`tau_label`.
 """
 from __future__ import annotations
 
-import argparse
-import functools
 import inspect
-import json
 import sys
-from pathlib import Path
 
 from .figures import COLOURS
+from .stored import StoredSweep
 from .twin import Control, Twin
 
-__all__ = ["DATA_PATH", "sweep_params", "load_sweep", "rebuild", "tau_twin", "tau_state"]
+__all__ = ["SWEEP", "DATA_PATH", "sweep_params", "load_sweep", "rebuild", "tau_twin", "tau_state"]
 
-DATA_PATH = Path(__file__).resolve().parents[2] / "data" / "tau_sweep.json"
 _PARAMS = ("K", "d", "n", "steps", "seed", "grid")
 _LEFT, _RIGHT = (0.0, 0.42), (0.58, 1.0)
 
@@ -33,28 +29,26 @@ def sweep_params() -> dict:
     return {p: (list(sig[p].default) if p == "grid" else sig[p].default) for p in _PARAMS}
 
 
-def rebuild(path=DATA_PATH) -> Path:
-    """Train every τ of the explorer's grid at its defaults (CPU, float64) and write the summaries."""
+def _train(params: dict) -> list[dict]:
+    """Every τ of the grid at the explorer's defaults (CPU, float64), as :func:`tau_run` summarises it."""
     from ..widgets.tau_explorer import tau_run
-    params = sweep_params()
     runs = [tau_run(t, params["K"], params["d"], params["n"], params["steps"], params["seed"])
             for t in params["grid"]]
-    runs = [{k: v for k, v in r.items() if k != "seconds"} for r in runs]  # timings are not reproducible
-    path = Path(path)
-    path.write_text(json.dumps(dict(params=params, runs=runs,
-                                    source="python -m gnc_teach.views.twins.tau --rebuild"), indent=1) + "\n")
-    load_sweep.cache_clear()
-    return path
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in runs]  # timings are not reproducible
 
 
-@functools.lru_cache(maxsize=1)
-def load_sweep(path=DATA_PATH) -> dict:
+SWEEP = StoredSweep("tau_sweep.json", "gnc_teach.views.twins.tau", sweep_params, _train)
+DATA_PATH = SWEEP.path
+
+
+def rebuild(path=None):
+    """Train every τ of the explorer's grid at its defaults and write the summaries."""
+    return SWEEP.rebuild(path)
+
+
+def load_sweep(path=None) -> dict:
     """The stored sweep ``{"params": ..., "runs": [tau_run summary per grid τ]}``."""
-    data = json.loads(Path(path).read_text())
-    if data["params"] != sweep_params():
-        raise RuntimeError(f"{Path(path).name} was made for {data['params']}, but the τ explorer now "
-                           f"defaults to {sweep_params()}; run `python -m gnc_teach.views.twins.tau --rebuild`.")
-    return data
+    return SWEEP.load(path)
 
 
 def _view(run: dict, data: dict) -> dict:
@@ -69,7 +63,9 @@ def tau_state(tau: float) -> dict:
     """The twin's state at a grid τ: ρ(W) against τ with the selected τ marked, and that run's trajectories."""
     from ..widgets.tau_explorer import tau_label
     data = load_sweep()
-    run = next(r for r in data["runs"] if r["tau"] == tau)
+    run = next((r for r in data["runs"] if r["tau"] == tau), None)
+    if run is None:
+        raise ValueError(f"tau={tau!r} is not a temperature of the stored sweep {[r['tau'] for r in data['runs']]}.")
     view = _view(run, data)
     ts, rs = zip(*view["curve"])
     traces = [dict(type="scatter", x=list(ts), y=list(rs), mode="lines+markers", name="ρ(W) after training",
@@ -90,6 +86,8 @@ def tau_state(tau: float) -> dict:
 
 def tau_twin(tau: float | None = None) -> Twin:
     """Kernel-free twin of :func:`~gnc_teach.views.widgets.tau_explorer`: a slider over the explorer's τ grid."""
+    from ..._tensor import check_positive
+    tau = None if tau is None else check_positive(tau, "tau")  # the nearest temperature of the grid
     grid = sorted(sweep_params()["grid"], reverse=True)
     control = Control("tau", "τ", tuple(grid), labels=tuple(f"{t:.3g}" for t in grid))
     layout = dict(height=420, margin=dict(l=60, r=20, t=60, b=50), uirevision="keep",
@@ -106,17 +104,10 @@ def tau_twin(tau: float | None = None) -> Twin:
                            "JupyterLab.")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gnc_teach.views.twins.tau",
-                                     description="Show or rebuild the stored τ sweep of the τ explorer's twin.")
-    parser.add_argument("--rebuild", action="store_true", help=f"retrain and rewrite {DATA_PATH.name}")
-    args = parser.parse_args(argv)
-    if args.rebuild:
-        print(f"wrote {rebuild()}")
-    for r in load_sweep()["runs"]:
-        print(f"tau={r['tau']:.4g} rho={r['rho']:.9f} gnc1={r['gnc1']:.2e} min margin={r['min_margin']:.6f}")
-    return 0
+def _describe(data) -> list[str]:
+    return [f"tau={r['tau']:.4g} rho={r['rho']:.9f} gnc1={r['gnc1']:.2e} min margin={r['min_margin']:.6f}"
+            for r in data["runs"]]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SWEEP.main(describe=_describe))

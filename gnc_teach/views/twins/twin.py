@@ -30,6 +30,9 @@ def plotly_config() -> dict:
 def merge_layout(base: dict, over: dict) -> dict:
     """``base`` updated by ``over``, one level deep (``{"yaxis2": {"range": ...}}`` keeps the axis title);
     twin.js merges the same way."""
+    for name, value in (("base", base), ("over", over)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a plotly layout dict, got {type(value).__name__}.")
     out = dict(base)
     for key, value in over.items():
         out[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
@@ -47,12 +50,16 @@ class Control:
     labels: tuple = ()
 
     def __post_init__(self):
+        for key in ("name", "label"):
+            if not isinstance(getattr(self, key), str):
+                raise TypeError(f"Control {key} must be a string, got {type(getattr(self, key)).__name__}.")
         if self.kind not in ("slider", "select"):
             raise ValueError(f"Control kind={self.kind!r}; use 'slider' or 'select'.")
-        if not self.values:
-            raise ValueError(f"Control {self.name!r} needs at least one value.")
-        if self.labels and len(self.labels) != len(self.values):
-            raise ValueError(f"Control {self.name!r}: {len(self.labels)} labels for {len(self.values)} values.")
+        if not isinstance(self.values, tuple) or not self.values:
+            raise ValueError(f"Control {self.name!r}: values must be a non-empty tuple, got {self.values!r:.60}.")
+        if not isinstance(self.labels, tuple) or (self.labels and len(self.labels) != len(self.values)):
+            raise ValueError(f"Control {self.name!r}: labels must be a tuple of one label per value "
+                             f"({len(self.values)}), got {self.labels!r:.60}.")
 
     def index(self, value) -> int:
         """Position of ``value`` (or the nearest numeric value) in ``values``."""
@@ -83,6 +90,10 @@ class Twin:
     note: str = ""
 
     def __post_init__(self):
+        if not isinstance(self.controls, list) or not all(isinstance(c, Control) for c in self.controls):
+            raise TypeError("controls must be a list of Control.")
+        if not isinstance(self.states, dict):
+            raise TypeError(f"states must be a dict {{control indices: state}}, got {type(self.states).__name__}.")
         expected = set(itertools.product(*(range(len(c.values)) for c in self.controls)))
         missing = expected - set(self.states)
         if missing:
