@@ -5,7 +5,7 @@ and the snapshots) and returns a short dict describing what it did. All of them 
 kind of point (i.i.d. Gaussian rows, normalised, seeded) and are scored afterwards with the exact rho
 of the row-normalised snapshots.
 
-The smoothed problem shared by the Riemannian peers is the smoothed HardMax (MATH.md §3):
+The smoothed problem shared by the Riemannian peers is the smoothed HardMax (lesson 03):
 
     f_tau(W, H) = tau * logsumexp_{k, j != k} ( <w_j - w_k, h_k> / tau ),   unit rows w_k, h_k,
 

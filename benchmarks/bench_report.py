@@ -181,6 +181,9 @@ def targets_md(data: dict) -> list[str]:
             L.append(f"- one_vs_rest_distance K={z['K']}, d={z['d']}: NNLS loop / ours = {z['ratio']:.3g} "
                      f"({'met' if z['ratio'] >= 20 else 'NOT met'}; target >= 20){cpu}, "
                      f"max |diff| {z['max_abs_diff']:.1e}.")
+    if "training" in data:
+        from bench_training import training_targets
+        L += training_targets(data["training"])
     L.append("")
     return L
 
@@ -264,6 +267,9 @@ def write_markdown() -> Path:
         L += codes_md(data["codes"])
     if "one_vs_rest" in data:
         L += ovr_md(data["one_vs_rest"])
+    if "training" in data:
+        from bench_training import training_md   # imports torch and gnc_teach.training
+        L += training_md(data["training"])
     if RECORDS_JSON.exists():
         import json
         L += records_md(json.loads(RECORDS_JSON.read_text()))

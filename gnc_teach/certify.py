@@ -1,4 +1,4 @@
-"""Certificates for the claims of lesson 04 (MATH.md §3): numbers that *bound* an error, not bare numbers.
+"""Certificates for the claims of lesson 04: numbers that *bound* an error, not bare numbers.
 
 Everything here runs in float64 and is a pure function of its inputs.
 
@@ -12,7 +12,7 @@ Second-order check: the eigenvalues of ``Hess f`` on the tangent space. The obje
 the rotations ``X -> X Qᵀ``, so a critical point has d(d-1)/2 zero eigenvalues along ``X Aᵀ`` (A skew);
 :func:`hessian_min_eig_tangent` names them and reports the smallest eigenvalue on their complement.
 
-One-vs-rest certificates (margin duality, MATH.md §3): a unit ``h`` gives the lower bound
+One-vs-rest certificates (margin duality, lesson 02): a unit ``h`` gives the lower bound
 ``min_{j≠k} <w_k - w_j, h> <= ρ_k`` and simplex weights ``λ`` give the upper bound
 ``ρ_k <= ||w_k - Σ_j λ_j w_j||``; :func:`duality_gap` recomputes both from
 :func:`gnc_teach.margins.one_vs_rest_distance` instead of trusting its numbers.
@@ -27,15 +27,18 @@ from pathlib import Path
 
 import torch
 
-from ._tensor import as_labels, as_matrix, check_int, check_positive
+from ._io import read_table, table_row, write_atomic
+from ._memory import check_memory
+from ._solvers.sphere_opt import tangent
+from ._tensor import as_labels, as_matrix, check_int, check_positive, require_unit_rows
 
 __all__ = [
     "spherical_ce", "ufm_objective", "stack", "unstack", "project_tangent", "riemannian_gradient",
     "riemannian_hessian", "tangent_basis", "rotation_directions", "HessianReport",
     "hessian_min_eig_tangent", "riemannian_newton", "margin_lower_bound", "hull_upper_bound",
     "Certificate", "duality_gap", "rattlers", "class_spread", "gnc1_except_rattlers",
-    "self_duality_residual", "softmax_vs_tammes", "tau_log_ce_bound", "square_antiprism", "PathPoint",
-    "certified_ufm_path", "run_search", "load_search",
+    "self_duality_residual", "softmax_vs_tammes", "H_STARTS", "tau_log_ce_bound", "square_antiprism",
+    "PathPoint", "certified_ufm_path", "run_search", "load_search",
 ]
 
 F64 = torch.float64
@@ -51,6 +54,10 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     CE itself is ~exp(-ρ/τ). Computed as softplus of a log-sum-exp over j ≠ y_i, stable at any τ.
     Returns a 0-d tensor. (Same value as :func:`gnc_teach.hardmax.ce_loss`, which detaches its inputs.)
     """
+    W, H, y, tau = _ce_inputs(W, H, y, tau)
+    N, K = H.shape[0], W.shape[0]   # (N, K) logits, their gaps and the autograd buffers
+    check_memory(6 * W.element_size() * N * K, what=f"spherical_ce for N={N} features and K={K} classes",
+                 fix="Use fewer features or classes.", device=W.device)
     if log:  # the training objective of the spherical UFM, one restart
         from .models.ufm import _tau_log_ce
         return _tau_log_ce(W[None], H[None], y, tau)[0][0]
@@ -60,13 +67,28 @@ def spherical_ce(W, H, y, tau, *, log: bool = False) -> torch.Tensor:
     return torch.nn.functional.softplus(s).mean()
 
 
+def _ce_inputs(W, H, y, tau):
+    """Validate the spherical CE's inputs without detaching them (autograd flows through W and H):
+    matrices with the same d, one label in 0..K-1 per row of H, and τ > 0."""
+    W = W if isinstance(W, torch.Tensor) and W.is_floating_point() else as_matrix(W, "W")
+    H = H if isinstance(H, torch.Tensor) and H.is_floating_point() else as_matrix(H, "H")
+    as_matrix(W, "W", min_rows=2)
+    as_matrix(H, "H", cols=W.shape[1])
+    y = as_labels(y, "y", n=H.shape[0], K=W.shape[0], device=H.device)
+    return W, H, y, check_positive(tau, "tau")
+
+
 def stack(W, H) -> torch.Tensor:
     """``X = [W; H]`` of shape ``(K + N, d)``: the point of the product of spheres."""
-    return torch.cat([W, H], dim=0)
+    if as_matrix(W, "W").shape[1] != as_matrix(H, "H").shape[1]:
+        raise ValueError(f"W and H must have the same number of columns d, got W {tuple(W.shape)} and "
+                         f"H {tuple(H.shape)}.")
+    return torch.cat([torch.as_tensor(W), torch.as_tensor(H)], dim=0)
 
 
 def unstack(X, K: int):
     """Inverse of :func:`stack`: ``(W, H) = (X[:K], X[K:])``."""
+    K = check_int(K, "K", minimum=1, maximum=as_matrix(X, "X").shape[0])
     return X[:K], X[K:]
 
 
@@ -75,7 +97,7 @@ def ufm_objective(K: int, y, tau, *, log: bool = False):
     Riemannian functions below."""
     K = check_int(K, "K", minimum=2)
     tau = check_positive(tau, "tau")
-    y = torch.as_tensor(y, dtype=torch.long)
+    y = as_labels(y, "y", n=None, K=K)
 
     def f(X):
         W, H = unstack(X, K)
@@ -89,16 +111,21 @@ def _points(X, name="X", *, unit_tol=1e-8):
     X = as_matrix(X, name).to(F64)
     if X.shape[1] < 2:
         raise ValueError(f"{name} must have d >= 2 columns (points on S^(d-1)), got shape {tuple(X.shape)}.")
-    err = float((X.norm(dim=1) - 1).abs().max())
-    if err > unit_tol:
-        raise ValueError(f"the rows of {name} must be unit vectors (max | ||x_i|| - 1 | = {err:.2e}); "
-                         "normalise them first, e.g. with gnc_teach.normalize_rows.")
-    return X
+    return require_unit_rows(X, name, tol=unit_tol)
 
 
 def project_tangent(X, G) -> torch.Tensor:
     """Row-wise projection onto the tangent spaces: ``g_i - <x_i, g_i> x_i`` (rows of X unit)."""
-    return G - (X * G).sum(dim=1, keepdim=True) * X
+    if as_matrix(X, "X").shape != as_matrix(G, "G").shape:
+        raise ValueError(f"G must have the shape of X {tuple(X.shape)}, got {tuple(G.shape)}.")
+    return tangent(X, G)
+
+
+def _objective(f):
+    if not callable(f):
+        raise TypeError(f"f must be a function of an (m, d) tensor returning a scalar tensor, got "
+                        f"{type(f).__name__}.")
+    return f
 
 
 def _euclidean_grad(f, X):
@@ -113,21 +140,28 @@ def _euclidean_grad(f, X):
 def riemannian_gradient(f, X) -> torch.Tensor:
     """grad f(X) = P_X ∇f(X), shape ``(m, d)``: the Euclidean gradient projected row-wise onto the
     tangent space of each sphere. ``f`` maps an ``(m, d)`` tensor to a scalar (autograd, float64)."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
     return project_tangent(X, _euclidean_grad(f, X))
 
 
 def riemannian_hessian(f, X) -> torch.Tensor:
     """The Riemannian Hessian of ``f`` on the product of spheres as an ``(m d, m d)`` symmetric matrix
     (row-major flattening of X): ``P ∇²f P - diag(<x_i, ∇_i f>) P``. Acts on tangent vectors."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
     m, d = X.shape
+    _check_hessian_memory(m, d)
     G = _euclidean_grad(f, X)
     E = torch.autograd.functional.hessian(lambda v: f(v.reshape(m, d)), X.reshape(-1)).detach()
     P = torch.block_diag(*[torch.eye(d, dtype=F64, device=X.device) - torch.outer(x, x) for x in X])
     c = (X * G).sum(dim=1).repeat_interleave(d)
     Hs = P @ E @ P - c[:, None] * P
     return (Hs + Hs.T) / 2  # exact symmetry; the two halves agree to rounding
+
+
+def _check_hessian_memory(m, d):
+    """A dense (m d) x (m d) Hessian (autograd's, the projector, their products: about 5 copies)."""
+    check_memory(5 * 8 * (m * d) ** 2, what=f"the Riemannian Hessian of m={m} points in R^{d} (a dense "
+                 f"(m d) x (m d) matrix)", fix="Use fewer points (a smaller K or n).")
 
 
 def tangent_basis(X) -> torch.Tensor:
@@ -176,7 +210,9 @@ class HessianReport:
 def hessian_min_eig_tangent(f, X, *, rank_tol: float = 1e-9) -> HessianReport:
     """Eigenvalues of the Riemannian Hessian of ``f`` at ``X`` on the tangent space, with the d(d-1)/2
     rotation directions identified and excluded for ``min_eig`` (see :class:`HessianReport`)."""
-    X = _points(X)
+    f, X = _objective(f), _points(X)
+    rank_tol = check_positive(rank_tol, "rank_tol")
+    _check_hessian_memory(*X.shape)
     B = tangent_basis(X)
     Ht = B.T @ riemannian_hessian(f, X) @ B
     eig_all = torch.linalg.eigvalsh(Ht)
@@ -201,8 +237,9 @@ def riemannian_newton(f, X, *, steps: int = 20, tol: float = 1e-13):
     this is plain Newton (quadratic convergence). Returns ``(X, grad_norms)``; certify the result with
     :func:`hessian_min_eig_tangent`.
     """
-    X = _points(X).clone()
+    f, X = _objective(f), _points(X).clone()
     steps = check_int(steps, "steps", minimum=0)
+    tol = check_positive(tol, "tol", allow_zero=True)
     m, d = X.shape
     norms = []
     for _ in range(steps):
@@ -351,7 +388,8 @@ def gnc1_except_rattlers(H, y, rattler_classes=(), *, K=None) -> dict:
 def self_duality_residual(W, H, y) -> dict:
     """GNC3 residuals per class ``(K,)``: ``to_margin`` = ||h̄_k - h*_k|| with h̄_k the normalised mean of
     the normalised class-k features and h*_k = (w_k - p_k)/||w_k - p_k|| the margin direction;
-    ``to_classifier`` = ||h̄_k - w_k|| (≈ 0 when the code is also a Tammes code, self-duality)."""
+    ``to_classifier`` = ||h̄_k - w_k||. The two agree for class k iff h*_k = w_k, i.e. iff
+    ρ_k(W) = 1 - max_{j≠k} <w_j, w_k> (self-duality, class by class; lesson 04)."""
     from .margins import one_vs_rest_distance
 
     W = _points(W, "W")
@@ -368,6 +406,7 @@ def tau_log_ce_bound(hardmax_value: float, tau: float, K: int, N: int):
     """[proved] If the HardMax value m = max_{k,i,j≠k} <w_j - w_k, h_{k,i}> is < 0 then
     m - τ log(2N) <= τ log CE_τ(W, H) <= m + τ log(K-1). Returns the interval (lo, hi)."""
     tau = check_positive(tau, "tau")
+    K, N = check_int(K, "K", minimum=2), check_int(N, "N", minimum=1)
     return hardmax_value - tau * math.log(2 * N), hardmax_value + tau * math.log(max(K - 1, 1))
 
 
@@ -443,7 +482,10 @@ SEARCH_GRID = {3: range(5, 61), 4: range(6, 31)}
 SEARCH_TAUS = (0.3, 0.1, 0.05, 0.025, 0.0125, 0.006, 0.004)
 #: rounds of the anytime search per solver and configuration in :func:`run_search` (rounds, not seconds:
 #: the result does not depend on the machine's load)
-SEARCH_EFFORT = 8
+SEARCH_EFFORT = 12
+#: the UFM route of :func:`run_search` runs for K up to this (its continuation takes minutes above)
+SEARCH_UFM_MAX_K = 20
+H_STARTS = ("w", "random", "both")
 
 
 def sloane_angle(K: int, d: int):
@@ -455,20 +497,27 @@ def sloane_angle(K: int, d: int):
 
 
 def softmax_vs_tammes(d: int, K: int, *, restarts: int | None = 32, seed: int = 0, ufm: bool = True,
-                      taus=SEARCH_TAUS, tol: float = 1e-6, effort: int | None = None, budget: float | None = None,
-                      independent: bool = True) -> dict:
-    """Compare softmax codes (max ρ) with Tammes codes (max min angle) in (d, K); numerical evidence only.
+                      taus=SEARCH_TAUS, tol: float = 1e-6, h_start: str = "both", effort: int | None = None,
+                      budget: float | None = None) -> dict:
+    """Compare softmax codes (max ρ) with Tammes codes (max min angle) in dimension d with K classes
+    (dimension first, like the search grid {d: Ks}); numerical evidence only.
 
-    Searches: ``tammes`` = :func:`gnc_teach.codes.tammes_code`; ``softmax`` = :func:`gnc_teach.codes.softmax_code`
-    from H = W (its smooth phase first follows the Tammes ascent: not independent of the Tammes search);
-    with ``independent``, softmax_code again from H drawn independently of W (``h_start="random"``); with
-    ``ufm``, the spherical UFM from random W and H followed by the certified Newton continuation of
-    :func:`certified_ufm_path` down to ``taus[-1]`` (ρ only up to O(τ²), about 1e-6 here). ``effort`` /
-    ``budget``: the solvers' anytime search (rounds after the first / seconds); else their one-shot defaults
-    with ``restarts``. Every ρ is certified (duality gap); KKT residuals of the polished codes are reported.
+    Searches: ``tammes`` = :func:`gnc_teach.codes.tammes_code`; ``softmax`` =
+    :func:`gnc_teach.codes.softmax_code` with ``h_start`` = "w" (its smooth phase starts from H = W, so it
+    first follows the Tammes ascent: NOT independent of the Tammes search), "random" (H drawn independently
+    of W: independent evidence) or "both" (both runs; ``rho_softmax`` is the better one and
+    ``rho_softmax_w``, ``rho_softmax_random`` report each); ``ufm`` = the spherical UFM from random W and H
+    followed by the certified Newton continuation of :func:`certified_ufm_path` down to ``taus[-1]`` (it
+    reaches ρ only up to O(τ²), about 1e-6 here; ``ufm_min_eig`` < 0 says it ended at a saddle).
+    ``effort`` / ``budget``: the solvers' anytime search (rounds after the first / seconds each); else their
+    one-shot defaults with ``restarts``. Every ρ is certified (duality gap); the KKT residuals of the
+    polished codes are reported.
 
     ``verdict``: "tammes code is not a softmax code" when some ρ_S > ρ_T + tol (a certified improvement:
-    the Tammes code found is beaten); "softmax search below tammes" when ρ_T > ρ_S + tol; else "agree".
+    the Tammes code found is beaten) while that softmax code's min angle is not larger; "tammes search below
+    softmax angle" when it is larger as well (the softmax code is a better Tammes code: the Tammes search
+    fell short, which says nothing about the conjecture); "softmax search below tammes" when
+    ρ_T > ρ_S + tol; else "agree".
     Also: angles (deg), 1 - cos θ_T, rattler counts (certified, tol 1e-6) of both codes. "agree" proves
     nothing: all searches are local.
     """
@@ -476,56 +525,96 @@ def softmax_vs_tammes(d: int, K: int, *, restarts: int | None = 32, seed: int = 
 
     d = check_int(d, "d", minimum=2)
     K = check_int(K, "K", minimum=2)
+    if h_start not in H_STARTS:
+        raise ValueError(f"h_start must be one of {H_STARTS} ('w': H starts at W, 'random': H independent "
+                         f"of W, 'both': run both), got {h_start!r}.")
     t0 = time.perf_counter()
     kw = dict(restarts=restarts, seed=seed, device="cpu", dtype=F64, effort=effort, budget=budget)
     T = tammes_code(K, d, **kw)
-    runs = {"w": softmax_code(K, d, **kw)}
-    if independent:
-        runs["random"] = softmax_code(K, d, h_start="random", **kw)
     WT = T.W.detach().cpu().to(F64)
     cT = duality_gap(WT)
     rho_T = float(cT.lower.min())
+    runs = {start: softmax_code(K, d, h_start=start, **kw)
+            for start in (("w", "random") if h_start == "both" else (h_start,))}
     certs = {k: duality_gap(S.W.detach().cpu().to(F64)) for k, S in runs.items()}
     rho_S = {k: float(c.lower.min()) for k, c in certs.items()}
     key = max(rho_S, key=rho_S.get)
     best_W, best = runs[key].W.detach().cpu().to(F64), rho_S[key]
-    rho_U = float("nan")
+    rho_U, eig_U = float("nan"), float("nan")
     if ufm:
-        WU = certified_ufm_path(K, d, 1, taus, seed=seed, warm_steps=1500)[-1].W
-        rho_U = float(duality_gap(WU).lower.min())
+        WU, rho_U, eig_U = _ufm_route(K, d, seed, taus)
         if rho_U > best:
             best_W, best = WU, rho_U
-    if best > rho_T + tol:
-        verdict = "tammes code is not a softmax code"
-    elif rho_T > best + tol:
-        verdict = "softmax search below tammes"
-    else:
-        verdict = "agree"
-    ang = lambda W: math.degrees(math.acos(min(1.0, float(_max_cos(W)))))   # noqa: E731
-    return {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": max(rho_S.values()), "rho_ufm": rho_U,
-            "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": ang(WT),
-            "angle_softmax_best": ang(best_W), "angle_sloane": sloane_angle(K, d),
-            "rattlers_softmax_best": len(rattlers(best_W)), "rattlers_tammes": len(rattlers(WT)),
-            "max_gap": max([cT.max_gap] + [c.max_gap for c in certs.values()]), "verdict": verdict,
-            "seconds": time.perf_counter() - t0,
-            "rho_softmax_w": rho_S["w"], "rho_softmax_random": rho_S.get("random", float("nan")),
-            "kkt_tammes": T.certificate.get("kkt_residual"),
-            "kkt_softmax": runs[key].certificate.get("kkt_residual"),
-            "rounds": T.rounds + sum(S.rounds for S in runs.values()),
-            "effort": effort, "budget": budget}
+    ang = _angle
+    out = {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": max(rho_S.values()), "rho_ufm": rho_U,
+           "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": ang(WT),
+           "angle_softmax_best": ang(best_W), "angle_sloane": sloane_angle(K, d),
+           "rattlers_softmax_best": len(rattlers(best_W)), "rattlers_tammes": len(rattlers(WT)),
+           "max_gap": max([cT.max_gap] + [c.max_gap for c in certs.values()]), "verdict": None,
+           "seconds": time.perf_counter() - t0, "h_start": h_start, "ufm_min_eig": eig_U,
+           "rho_softmax_w": rho_S.get("w", float("nan")), "rho_softmax_random": rho_S.get("random", float("nan")),
+           "kkt_tammes": T.certificate.get("kkt_residual"), "kkt_softmax": runs[key].certificate.get("kkt_residual"),
+           "rounds": T.rounds + sum(S.rounds for S in runs.values()), "effort": effort, "budget": budget}
+    out["verdict"] = _verdict(out, tol)
+    return out
 
 
 SEARCH_FIELDS = ("d", "K", "rho_tammes", "rho_softmax", "rho_ufm", "one_minus_cos_tammes", "angle_tammes",
                  "angle_softmax_best", "angle_sloane", "rattlers_softmax_best", "rattlers_tammes", "max_gap",
                  "verdict", "seconds", "rho_softmax_w", "rho_softmax_random", "kkt_tammes", "kkt_softmax",
-                 "rounds", "effort")
+                 "ufm_min_eig", "rounds", "effort")
 _INT_FIELDS = ("d", "K", "rattlers_softmax_best", "rattlers_tammes", "rounds", "effort")
 
 
+VERDICTS = ("agree", "tammes code is not a softmax code", "tammes search below softmax angle",
+            "softmax search below tammes")
+
+
+def _verdict(row: dict, tol: float = 1e-6) -> str:
+    """The verdict of a search row (see :func:`softmax_vs_tammes`) from its certified numbers."""
+    rho_T = row["rho_tammes"]
+    best = max(v for v in (row["rho_softmax"], row.get("rho_ufm")) if v is not None and not math.isnan(v))
+    if best > rho_T + tol:
+        # a larger min angle too: the softmax code is a better Tammes code, the Tammes search fell short
+        return VERDICTS[2] if row["angle_softmax_best"] > row["angle_tammes"] + 1e-7 else VERDICTS[1]
+    return VERDICTS[3] if rho_T > best + tol else VERDICTS[0]
+
+
+def _angle(W) -> float:
+    return math.degrees(math.acos(min(1.0, float(_max_cos(W)))))
+
+
+def _ufm_route(K, d, seed, taus):
+    """``(W, certified rho, smallest tangent Hessian eigenvalue)`` at the end of the UFM route."""
+    last = certified_ufm_path(K, d, 1, taus, seed=seed, warm_steps=1500)[-1]
+    return last.W, float(duality_gap(last.W).lower.min()), last.hessian.min_eig
+
+
+def add_ufm_route(row: dict, *, seed: int = 0, taus=SEARCH_TAUS, tol: float = 1e-6) -> dict:
+    """A search row (a :func:`softmax_vs_tammes` result made without the UFM route) completed with it:
+    ``rho_ufm``, ``ufm_min_eig``, and the verdict, best angle and rattlers when the UFM code is the best."""
+    row = dict(row)
+    t0 = time.perf_counter()
+    WU, rho_U, eig_U = _ufm_route(row["K"], row["d"], seed, taus)
+    row.update(rho_ufm=rho_U, ufm_min_eig=eig_U, seconds=row["seconds"] + time.perf_counter() - t0)
+    if rho_U > row["rho_softmax"]:
+        row.update(angle_softmax_best=_angle(WU), rattlers_softmax_best=len(rattlers(WU)))
+    row["verdict"] = _verdict(row, tol)
+    return row
+
+
 def _search_row(args):
-    """One configuration in a worker process: ``softmax_vs_tammes(d, K, **kw)``."""
-    d, K, kw = args
+    """One task in a worker process (one thread): see :func:`_run_task`."""
     torch.set_num_threads(1)
+    return _run_task(args)
+
+
+def _run_task(args):
+    """A configuration ``softmax_vs_tammes(d, K, **kw)``, or (``kw`` holding a ``row``) the UFM route added
+    to a row searched without it."""
+    d, K, kw = args
+    if "row" in kw:
+        return add_ufm_route(kw["row"], seed=kw["seed"])
     return softmax_vs_tammes(d, K, **kw)
 
 
@@ -539,88 +628,83 @@ def _read_results(path) -> dict:
     return rows
 
 
-def _csv_cell(v):
-    if v is None:
-        return ""
-    return f"{v:.15g}" if isinstance(v, float) else str(v)
-
-
 def write_search_csv(rows, path=SEARCH_PATH, *, header=()):
-    """The search CSV (:data:`SEARCH_FIELDS`, rows sorted by (d, K)) from result dicts."""
+    """Write the search CSV (:data:`SEARCH_FIELDS`, rows sorted by (d, K)) from result dicts, atomically."""
     lines = ["# Softmax code vs Tammes code, numerical search (gnc_teach.certify.softmax_vs_tammes).", *header,
              "# rho values are certified (duality gaps <= max_gap); kkt_*: first-order KKT residuals of the polished",
              "# codes; angle_sloane: best-known Tammes angle in R^3 from Sloane et al., Tables of Spherical Codes",
              "# (the table shipped in gnc_teach/data/tammes_d3.csv, N <= 30); rho_ufm = nan: the UFM route was not run.",
              ",".join(SEARCH_FIELDS)]
-    for r in sorted(rows, key=lambda r: (r["d"], r["K"])):
-        lines.append(",".join(_csv_cell(r.get(f)) for f in SEARCH_FIELDS))
-    Path(path).write_text("\n".join(lines) + "\n")
+    lines += [table_row(dict({f: r.get(f) for f in SEARCH_FIELDS}, verdict=_verdict(r)), SEARCH_FIELDS)
+              for r in sorted(rows, key=lambda r: (r["d"], r["K"]))]
+    write_atomic(path, "\n".join(lines) + "\n")
     return Path(path)
 
 
-def run_search(path=SEARCH_PATH, *, grid=None, restarts: int | None = 32, seed: int = 0, resume: bool = False,
-               verbose: bool = True, effort: int | None = None, budget: float | None = None, jobs: int = 1,
-               results=None, ufm: bool = False, redo=()):
-    """Run :func:`softmax_vs_tammes` over ``grid`` ({d: Ks}, default :data:`SEARCH_GRID`), ``jobs``
-    configurations at a time (one thread each), and write the CSV ``path``.
+def run_search(path=SEARCH_PATH, *, grid=None, restarts: int | None = None, seed: int = 0, resume: bool = False,
+               verbose: bool = True, effort: int | None = SEARCH_EFFORT, budget: float | None = None,
+               jobs: int = 1, results=None, ufm_max_K: int = SEARCH_UFM_MAX_K, redo=()):
+    """Run :func:`softmax_vs_tammes` (both softmax starts) over ``grid`` ({d: Ks}, default
+    :data:`SEARCH_GRID`), ``jobs`` configurations at a time (one thread each), and write the CSV ``path``.
+    The UFM route runs for K <= ``ufm_max_K`` (0: never).
 
     Every finished configuration is appended at once to ``results`` (JSON lines; default ``path`` with the
     suffix .jsonl), so a run can be stopped and resumed: ``resume=True`` keeps the configurations already
-    there (except those in ``redo``, a list of (d, K)) and computes only the others. The CSV is rewritten
-    from the results file after every configuration.
+    there (except those in ``redo``, a list of (d, K)) and computes only the others; kept rows with
+    K <= ``ufm_max_K`` that were searched without the UFM route get it added. The CSV is rewritten from the
+    results file after every task.
     """
     grid = SEARCH_GRID if grid is None else grid
+    if not isinstance(grid, dict):
+        raise TypeError(f"grid must be a dict {{d: [K, ...]}}, got {type(grid).__name__}.")
+    jobs = check_int(jobs, "jobs", minimum=1)
+    if restarts is not None:
+        restarts = check_int(restarts, "restarts", minimum=1)
     path = Path(path)
     results = path.with_suffix(".jsonl") if results is None else Path(results)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    results.parent.mkdir(parents=True, exist_ok=True)
     done = _read_results(results) if resume else {}
     for key in redo:
         done.pop(tuple(key), None)
     todo = [(d, K) for d, Ks in grid.items() for K in Ks if (d, K) not in done]
-    kw = dict(restarts=restarts, seed=seed, ufm=ufm, effort=effort, budget=budget)
+    kw = dict(restarts=restarts, seed=seed, effort=effort, budget=budget)
     how = (f"effort={effort} rounds per solver" if effort is not None else f"restarts={restarts}") + \
         (f", budget={budget} s" if budget is not None else "")
-    header = [f"# Regenerate: python -m gnc_teach.certify --search ({how}, seed={seed}"
-              f"{', ufm' if ufm else ''}; torch {torch.__version__}); results file {results.name}."]
-    results.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
+    header = [f"# Regenerate: python -m gnc_teach.certify --search ({how}, seed={seed}, UFM route for "
+              f"K <= {ufm_max_K}; torch {torch.__version__}); results file {results.name}."]
+    write_atomic(results, "".join(json.dumps(r) + "\n" for r in done.values()))
     rows = list(done.values())
 
     def keep(r):
-        rows.append(r)
-        with results.open("a") as fh:
+        rows[:] = [x for x in rows if (x["d"], x["K"]) != (r["d"], r["K"])] + [r]
+        with results.open("a") as fh:        # a later line for the same (d, K) replaces an earlier one
             fh.write(json.dumps(r) + "\n")
         write_search_csv(rows, path, header=header)
         if verbose:
-            print(",".join(_csv_cell(r.get(f)) for f in SEARCH_FIELDS), flush=True)
+            print(table_row({f: r.get(f) for f in SEARCH_FIELDS}, SEARCH_FIELDS), flush=True)
 
-    if jobs > 1 and len(todo) > 1:
+    no_ufm = lambda r: r["K"] <= ufm_max_K and (r.get("rho_ufm") is None or math.isnan(r["rho_ufm"]))  # noqa: E731
+    tasks = [(r["d"], r["K"], {"row": r, "seed": seed}) for r in rows if no_ufm(r)]
+    tasks += [(d, K, dict(kw, ufm=K <= ufm_max_K)) for d, K in todo]
+    if jobs > 1 and len(tasks) > 1:
         import multiprocessing as mp
         with mp.get_context("spawn").Pool(jobs) as pool:
-            for r in pool.imap_unordered(_search_row, [(d, K, kw) for d, K in todo]):
+            for r in pool.imap_unordered(_search_row, tasks):
                 keep(r)
     else:
-        for d, K in todo:
-            keep(softmax_vs_tammes(d, K, **kw))
+        for task in tasks:
+            keep(_run_task(task))
     return write_search_csv(rows, path, header=header)
 
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
     """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed (empty cells: None)."""
-    rows = []
-    lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
-    head = lines[0].split(",")
-    for ln in lines[1:]:
-        row = {}
-        for k, v in zip(head, ln.split(",")):
-            if k == "verdict":
-                row[k] = v
-            elif k in _INT_FIELDS:
-                row[k] = int(v) if v else None
-            else:
-                row[k] = float(v) if v else None
-        rows.append(row)
-    return rows
+    def parse(key, text):
+        if key == "verdict":
+            return text
+        if key in _INT_FIELDS:
+            return int(text) if text else None
+        return float(text) if text else None
+    return read_table(path, parse)
 
 
 def main(argv=None) -> int:
@@ -637,7 +721,8 @@ def main(argv=None) -> int:
     ap.add_argument("--restarts", type=int, default=None, help="restarts per batch (default: the solvers' own)")
     ap.add_argument("--grid", default="", help="d:Kmin-Kmax[;d:...], e.g. '3:5-60;4:6-30' (default: SEARCH_GRID)")
     ap.add_argument("--jobs", type=int, default=1, help="configurations run at once (one thread each)")
-    ap.add_argument("--ufm", action="store_true", help="also run the UFM route (slow for large K)")
+    ap.add_argument("--ufm-max-k", type=int, default=SEARCH_UFM_MAX_K,
+                    help="run the UFM route for K up to this (default %(default)s; 0: never)")
     ap.add_argument("--out", default=str(SEARCH_PATH))
     ap.add_argument("--results", default=None, help="JSON-lines results file (default: --out with suffix .jsonl)")
     ap.add_argument("--resume", action="store_true", help="keep the configurations already in --results")
@@ -646,21 +731,23 @@ def main(argv=None) -> int:
     if not args.search:
         ap.print_help()
         return 0
-    grid = None
-    if args.grid:
-        grid = {}
-        for part in args.grid.split(";"):
-            d, _, ks = part.partition(":")
-            lo, _, hi = ks.partition("-")
-            grid[int(d)] = range(int(lo), int(hi or lo) + 1)
-    redo = []
-    if args.redo:
-        d, Ks = args.redo.split(":")
-        redo = [(int(d), int(K)) for K in Ks.split(",")]
+    grid, redo = None, []
+    try:
+        if args.grid:
+            grid = {}
+            for part in args.grid.split(";"):
+                d, _, ks = part.partition(":")
+                lo, _, hi = ks.partition("-")
+                grid[int(d)] = range(int(lo), int(hi or lo) + 1)
+        if args.redo:
+            d, Ks = args.redo.split(":")
+            redo = [(int(d), int(K)) for K in Ks.split(",")]
+    except ValueError:
+        ap.error("--grid takes 'd:Kmin-Kmax[;d:...]' and --redo 'd:K[,K...]', e.g. --grid '3:5-60' --redo 3:13,15")
     torch.set_num_threads(1)
     run_search(args.out, grid=grid, restarts=args.restarts, effort=None if args.effort < 0 else args.effort,
                budget=args.budget, jobs=args.jobs, results=args.results, resume=args.resume or bool(redo),
-               ufm=args.ufm, redo=redo)
+               ufm_max_K=args.ufm_max_k, redo=redo)
     return 0
 
 

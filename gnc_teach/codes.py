@@ -21,7 +21,7 @@ effort, a ``target`` value, a ``callback`` or Ctrl-C, and returns the best code 
 (``.rounds``, ``.hops``, ``.restarts``, ``.history``).
 
 Results are **best found**, not proved optima, unless ``(K, d)`` has a proved closed form (d = 2,
-K <= d+1, or d+2 <= K <= 2d for rho; MATH.md §3), and the result says which (``.status``) with the
+K <= d+1, or d+2 <= K <= 2d for rho; lesson 02), and the result says which (``.status``) with the
 gap to the upper bound (``.gap``) and first-order certificates (``.certificate``).
 
 Scale. The smooth phase never forms a K x K matrix: the soft-min is a blockwise online log-sum-exp,
@@ -36,12 +36,17 @@ On a GPU the same code runs unchanged (``device="cuda"``); the cost is one (K x 
 step per restart, so K = 100,000, d = 512 is ~10^13 flops per step: expect seconds per step on a
 large GPU (not measured here: this project had no GPU). The exact rho evaluation at the end is a
 separate cost (see :func:`gnc_teach.margins.one_vs_rest_distance`).
+
+Bounded memory and time. Before phase 1 the solvers estimate its buffers (restarts x K x d Adam states,
+chunk x chunk blocks) and refuse, with the size and a number of restarts that would fit, when they
+exceed the available memory (:mod:`gnc_teach._memory`). ``progress=True`` shows a progress bar; Ctrl-C
+(or Jupyter's interrupt) ends phase 1 at the next step and returns the best code so far, evaluated
+exactly, with ``.interrupted = True`` (:mod:`gnc_teach._stop`; a second Ctrl-C stops at once).
 """
 from __future__ import annotations
 
 import functools
 import math
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -51,10 +56,15 @@ import torch
 from threadpoolctl import ThreadpoolController
 
 from ._solvers import anytime as _anytime
+from ._memory import check_memory, format_bytes
 from ._solvers import polish as _polish
 from ._solvers import slp as _slp
 from ._solvers.sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
-from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread, resolve
+from ._stop import current_stop, interruptible
+from ._stop import progress_bar as _bar
+from ._tensor import (as_matrix, check_int, check_pair, check_positive, check_seed, compiled_kernels,
+                      one_cpu_thread, power_of_two_scale, resolve, unit_rows)
+from .geometry import random_sphere
 from .margins import known_rho_star, one_vs_rest_distance, rho_upper_bound
 
 __all__ = ["CodeResult", "softmax_code", "tammes_code", "thomson_code", "riesz_energy", "describe_code"]
@@ -73,8 +83,9 @@ class CodeResult:
     ``certificate``: dict of residuals (KKT residual of the polish, binding constraints, the
     one-vs-rest duality gap of the rho evaluation).
     How it was found: ``restarts`` (random starts in all), ``seconds``; with a ``budget`` or an ``effort``
-    also ``rounds`` (after the first), ``hops`` (perturbed copies of the best code descended again),
-    ``interrupted`` (Ctrl-C ended the search) and ``history``, the improvements as (seconds, value).
+    also ``rounds`` (after the first), ``hops`` (perturbed copies of the best code descended again) and
+    ``history``, the improvements as (seconds, value). ``interrupted``: True when Ctrl-C ended the search
+    early (the code is the best found until then, its numbers exact).
     """
 
     W: torch.Tensor
@@ -110,17 +121,20 @@ class CodeResult:
                 f"  energy     = {self.energy:.12f}  (Riesz s={self.s:g})\n"
                 f"  restarts   = {self.restarts}, time {self.seconds:.2f} s"
                 + (f"\n  search     = {self.rounds} rounds after the first, {self.hops} hops"
-                   + (" (interrupted: best so far)" if self.interrupted else "") if self.rounds or self.hops else ""))
+                   if self.rounds or self.hops else "")
+                + ("\n  interrupted: the best code found before Ctrl-C" if self.interrupted else ""))
 
     def to_dict(self, *, with_W: bool = True) -> dict:
-        """JSON-ready dict (W as a list of rows)."""
+        """JSON-ready dict (W as a list of rows); NaN and infinite numbers (an energy of coincident rows)
+        become None, since JSON has no such values."""
+        finite = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v   # noqa: E731
         out = {"kind": self.kind, "K": self.K, "d": self.d, "rho": self.rho, "min_angle": self.min_angle,
                "energy": self.energy, "s": self.s, "upper_bound": self.upper_bound, "gap": self.gap,
                "status": self.status, "restarts": self.restarts, "seconds": self.seconds,
                "rounds": self.rounds, "hops": self.hops, "interrupted": self.interrupted,
-               "history": [list(h) for h in self.history],
-               "certificate": {k: (v if not isinstance(v, float) or math.isfinite(v) else None)
-                               for k, v in self.certificate.items()}}
+               "history": [list(h) for h in self.history]}
+        out = {k: finite(v) for k, v in out.items()}
+        out["certificate"] = {k: finite(v) for k, v in self.certificate.items()}
         if with_W:
             out["W"] = self.W.detach().cpu().double().tolist()
         return out
@@ -129,11 +143,25 @@ class CodeResult:
 # ----------------------------------------------------------------------------- shared helpers
 def riesz_energy(W, *, s: float = 1.0) -> float:
     """Riesz s-energy ``sum_{i<j} ||w_i - w_j||^{-s}`` of the rows of ``W (K, d)`` in float64
-    (``s = 0``: logarithmic energy ``-sum log ||w_i - w_j||``). Coincident rows give ``inf``."""
+    (``s = 0``: logarithmic energy ``-sum log ||w_i - w_j||``). Coincident rows give ``inf``.
+
+    A code far from unit size is divided by a power of two c first (exact) and the energy scaled back,
+    E_s(cW) = c^-s E_s(W) (s = 0: minus K(K-1)/2 log c), so neither 1e160 W nor 1e-200 W overflows."""
     W = as_matrix(W, "W", min_rows=2)
     s = check_positive(s, "s", allow_zero=True)
+    X = W.detach().cpu().double()
+    c = power_of_two_scale(X)
+    c = 1.0 if 2.0 ** -8 <= c <= 2.0 ** 8 else c
     with np.errstate(divide="ignore"):
-        return _polish.riesz_energy_np(W.detach().cpu().double().numpy(), s)
+        E = _polish.riesz_energy_np((X / c).numpy(), s)
+    if c == 1.0:
+        return E
+    if s == 0:
+        return E - W.shape[0] * (W.shape[0] - 1) / 2 * math.log(c)
+    try:
+        return E * math.exp(-s * math.log(c)) if E != 0 else 0.0
+    except OverflowError:
+        return math.inf
 
 
 def _exact_rho(Wnp: np.ndarray):
@@ -177,8 +205,9 @@ def _min_angle(Wnp: np.ndarray) -> float:
 def describe_code(W, *, kind: str = "given", s: float = 1.0, certificate=None, restarts=1,
                   seconds=0.0) -> CodeResult:
     """Evaluate any code ``W (K, d)`` (rows are normalised): rho, min angle, energy, bound and status."""
-    W = as_matrix(W, "W", min_rows=2)
-    Wnp = _polish._unit(W.detach().cpu().double().numpy())
+    W = unit_rows(as_matrix(W, "W", min_rows=2), "W")
+    s = check_positive(s, "s", allow_zero=True)
+    Wnp = W.detach().cpu().double().numpy()
     K, d = Wnp.shape
     try:
         rho, _, _, dual_gap = _exact_rho(Wnp)
@@ -193,21 +222,42 @@ def describe_code(W, *, kind: str = "given", s: float = 1.0, certificate=None, r
         status = f"proved optimal (closed form rho* = {star:.12g})"
     with np.errstate(divide="ignore"):
         energy = _polish.riesz_energy_np(Wnp, s)
-    return CodeResult(W=W / W.norm(dim=1, keepdim=True), rho=rho, min_angle=_min_angle(Wnp), energy=energy,
+    return CodeResult(W=W, rho=rho, min_angle=_min_angle(Wnp), energy=energy,
                       upper_bound=float(ub), gap=float(ub) - rho, certificate=cert, restarts=restarts,
                       seconds=seconds, kind=kind, status=status, s=s)
 
 
-def _check_common(K, d, restarts, steps, seed, chunk):
+def _check_common(K, d, restarts, steps, seed, chunk, lr):
+    """The options every solver shares, validated at the boundary; ``lr`` as a (start, end) pair."""
     K = check_int(K, "K", minimum=2)
     d = check_int(d, "d", minimum=1)
     if restarts is not None:
         restarts = check_int(restarts, "restarts", minimum=1)
     if steps is not None:
         steps = check_int(steps, "steps", minimum=1)
-    seed = check_int(0 if seed is None else seed, "seed", minimum=0)
+    seed = check_seed(0 if seed is None else seed)
     chunk = check_int(chunk, "chunk", minimum=1)
-    return K, d, restarts, steps, seed, chunk
+    lr = check_pair(lr, "lr", example="(0.05, 1e-4)")
+    return K, d, restarts, steps, seed, chunk, lr
+
+
+def _check_phase_memory(K, d, R, m, chunk, device, dtype):
+    """The memory guard of phase 1: ``R`` restarts of ``m`` unit rows in R^d (Adam states, gradients and
+    their temporaries, about 12 copies) plus the (R, chunk, chunk) blocks of the soft-min, and the float64
+    start drawn on the host."""
+    item = torch.finfo(dtype).bits // 8
+    c = min(chunk, K)
+    per_restart = item * (12 * m * d + 4 * c * c) + 16 * m * d
+    name = "float32" if dtype == torch.float32 else "float64"
+
+    def fix(free):
+        fits = int(0.8 * free // per_restart)       # leave room for everything else
+        more = (f"restarts={fits} would fit; " if fits >= 1 else "") + \
+            ("" if dtype == torch.float32 else "dtype=torch.float32 halves it; ")
+        return (f"Use fewer restarts ({more}or a smaller K or d, or a GPU with more memory). "
+                f"Each restart needs about {format_bytes(per_restart)}.")
+    check_memory(R * per_restart, what=f"the smooth phase for K={K}, d={d} with restarts={R} ({name})",
+                 fix=fix, device=device)
 
 
 def _defaults(K, restarts, steps, fast):
@@ -280,13 +330,6 @@ def _distinct_best(W, score, top, *, tol=1e-2, max_K=256):
     return chosen
 
 
-def _bar(progress, total, desc):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
-
-
 def _taus(tau, spread, R, device, dtype, K):
     """``(start temperatures (R,), end temperature)``: starts log-spaced in [tau0/spread, tau0].
 
@@ -296,9 +339,7 @@ def _taus(tau, spread, R, device, dtype, K):
     """
     if spread is None:
         spread = 30.0 if K <= 64 else 3.0
-    if not (isinstance(tau, (tuple, list)) and len(tau) == 2):
-        raise TypeError(f"tau must be a (start, end) pair of temperatures, got {tau!r}.")
-    t0, t1 = check_positive(tau[0], "tau[0]"), check_positive(tau[1], "tau[1]")
+    t0, t1 = check_pair(tau, "tau", example="(0.3, 2e-4)")
     spread = check_positive(spread, "tau_spread")
     lo = math.log(t0 / max(spread, 1.0))
     starts = torch.exp(torch.linspace(lo, math.log(t0), R, dtype=F64)) if R > 1 else torch.tensor([t0], dtype=F64)
@@ -306,9 +347,7 @@ def _taus(tau, spread, R, device, dtype, K):
 
 
 def _start(K, d, R, seed, device, dtype):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(R, K, d, generator=g, dtype=F64)
-    return normalize(X).to(device=device, dtype=dtype)
+    return random_sphere(K, d, seed=seed, batch=R, device=device, dtype=dtype)
 
 
 #: the compiled smooth phase runs when K^2 d is at most this (CPU, float64): measured per call on one
@@ -333,14 +372,15 @@ PRUNE_AT, PRUNE_C = 5 / 8, 2.0
 DEADLINE_BATCH = 8
 
 
-def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, deadline=None):
+def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=None, deadline=None):
     """Phase 1 for all restarts ``X0 (R, m, d)`` (softmax: rows W then H; ``tied``: Tammes, H = W):
     Riemannian Adam on the soft-min of the margins, annealed. Returns ``(X, min margin per restart)``.
     Small float64 CPU problems run the compiled kernel (same method, restart by restart; with
     ``prune``, restarts far behind after PRUNE_AT of the steps stop there), the rest the batched
-    torch path (GPU, float32, large K; every restart runs to the end). With a ``deadline``
-    (``time.perf_counter()`` value) it raises :class:`~._solvers.anytime.OutOfTime` once that has passed,
-    checked every step (torch) or every :data:`DEADLINE_BATCH` restarts (compiled)."""
+    torch path (GPU, float32, large K; every restart runs to the end). ``stop`` (a
+    :class:`gnc_teach._stop.Stop`) ends the torch path early, at a step boundary. With a ``deadline``
+    (``time.perf_counter()`` value) it raises :class:`~._solvers.anytime.OutOfTime` once that has passed
+    (or Ctrl-C was pressed), checked every step (torch) or every :data:`DEADLINE_BATCH` restarts (compiled)."""
     R, m, d = X0.shape
     K = m if tied else m // 2
     taus, t1 = tau
@@ -357,7 +397,6 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, deadline
         X, proxy = (np.concatenate(p) for p in zip(*parts))
         if bar is not None:
             bar.update(steps)
-            bar.close()
         return torch.from_numpy(X), torch.from_numpy(proxy)
 
     def ascent(X, t):
@@ -369,11 +408,9 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, deadline
         return torch.cat([gW, gH], 1)
 
     with torch.no_grad():
-        X = riemannian_adam(X0, ascent, steps=steps, lr=lr, tau=tau, progress=bar)
+        X = riemannian_adam(X0, ascent, steps=steps, lr=lr, tau=tau, progress=bar, stop=stop)
         W, H = (X, X) if tied else (X[:, :K], X[:, K:])
         _, proxy, _, _ = softmin_margins(W, H, t1, chunk=chunk)
-    if bar is not None:
-        bar.close()
     return X, proxy
 
 
@@ -424,10 +461,13 @@ def _soft_search(K, d, *, tied, fresh, polish, hop_start, R, steps, lr, tau, chu
     taus = tau[0]
 
     def descend(X0, steps_, lr_, taus_, ntop, deadline):
+        stop = current_stop()
         X, proxy = _smooth_phase(X0, steps=steps_, lr=lr_, tau=taus_, tied=tied, chunk=chunk, bar=None,
-                                 deadline=deadline)
+                                 stop=stop, deadline=deadline)
         best = None
         for r in _distinct_best(X[:, :K], proxy, ntop):
+            if best is not None and stop():     # after Ctrl-C: the best restart only
+                break
             _anytime.check_time(deadline)
             c = polish(X[r].detach().cpu().double().numpy(), float(proxy[r]), deadline)
             best = c if best is None or c.value > best.value else best
@@ -464,6 +504,7 @@ def _searched(res: CodeResult, info) -> CodeResult:
 
 
 # ----------------------------------------------------------------------------- softmax codes
+@interruptible
 @_small_problems_single_threaded
 def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                  steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
@@ -473,7 +514,7 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     """A softmax code: K unit rows in R^d maximising rho(W) = min_k dist(w_k, conv{w_j : j != k}).
 
     Phase 1 maximises the soft-min over (k, j) of the margins <w_k - w_j, h_k> over unit W and unit
-    per-class directions H (its maximum is rho*, MATH.md §3) for all restarts at once, with the
+    per-class directions H (its maximum is rho*, by margin duality) for all restarts at once, with the
     temperature annealed to ``tau[1]`` from start values log-spaced over the restarts in
     ``[tau[0]/tau_spread, tau[0]]`` (different start temperatures fall into different basins; default
     spread 30 for K <= 64, 3 above). ``h_start="w"`` starts each h_k at w_k (the margins start at
@@ -490,13 +531,15 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     reaches it), ``callback`` and Ctrl-C as in :func:`tammes_code`; hop rounds perturb W and H of the best
     code. Each candidate is polished as in phase 2 (SLSQP up to 451 variables, else evaluated exactly).
     """
-    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     if h_start not in ("w", "random"):
         raise ValueError(f"h_start must be 'w' (start H at W) or 'random' (H independent of W), got {h_start!r}")
     device, dtype = resolve(device, dtype)
     opts = _anytime_options(budget, effort, target, callback)
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 3)
+    taus = _taus(tau, tau_spread, R, device, dtype, K)
+    _check_phase_memory(K, d, R if opts is None else max(R, HOP_BATCH), 2 * K, chunk, device, dtype)
     t0 = time.perf_counter()
     if opts is not None:
         restart_every = RESTART_EVERY
@@ -528,15 +571,18 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     H0 = W0 if h_start == "w" else _start(K, d, R, seed + 2**31, device, dtype)
     X0 = torch.cat([W0, H0], 1)
 
-    bar = _bar(progress, steps, f"softmax K={K} d={d}")
-    X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K),
-                             tied=False, chunk=chunk, bar=bar, prune=fast and top == 1)
+    stop = current_stop()
+    with _bar(progress, steps, f"softmax K={K} d={d}") as bar:
+        X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
+                                 prune=fast and top == 1, stop=stop)
     order = _distinct_best(X[:, :K], proxy, top)
     best = None
     for r in order:
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
         Wr = _polish._unit(X[r, :K].detach().cpu().double().numpy())
         Hr = _polish._unit(X[r, K:].detach().cpu().double().numpy())
-        cand = _polished_softmax(Wr, Hr, float(proxy[r]), polish)
+        cand = _polished_softmax(Wr, Hr, float(proxy[r]), polish and not stop())
         if best is None or cand[1] > best[1]:
             best = cand
     return _softmax_result(K, d, *best, {"smooth_lower_bound": float(proxy.max())}, R, t0, device, dtype)
@@ -605,6 +651,7 @@ def _softmax_result(K, d, Wnp, rho, H, info, extra, R, t0, device, dtype, found=
 
 
 # ----------------------------------------------------------------------------- Tammes codes
+@interruptible
 @_small_problems_single_threaded
 def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                 steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
@@ -629,7 +676,7 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     ``target`` (degrees), when ``callback(progress)`` returns True, or on Ctrl-C (the best code so far is
     returned, ``.interrupted`` set). The rounds depend only on ``seed``, not on the clock.
     """
-    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     device, dtype = resolve(device, dtype)
     opts = _anytime_options(budget, effort, target, callback)
     R, steps = _defaults(K, restarts, steps, fast)
@@ -637,6 +684,8 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     if hops is None:  # cheap for small codes (~0.1 s per hop at K = 30, d = 3)
         hops = 64 if K * d <= 96 and not fast and opts is None else 0
     hops = check_int(hops, "hops", minimum=0)
+    taus = _taus(tau, tau_spread, R, device, dtype, K)
+    _check_phase_memory(K, d, R if opts is None else max(R, HOP_BATCH), K, chunk, device, dtype)
     t0 = time.perf_counter()
     if opts is not None:
         def polish_fn(Xnp, _proxy, deadline):
@@ -650,25 +699,27 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
         best, found = _soft_search(
             K, d, tied=True, fresh=lambda s: _start(K, d, R, s, device, dtype), polish=polish_fn,
             hop_start=lambda p: (p[0], math.acos(min(1.0, _polish.max_cos_blocks(p[0])))), R=R, steps=steps,
-            lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K), chunk=chunk, top=top, seed=seed, opts=opts,
+            lr=lr, tau=taus, chunk=chunk, top=top, seed=seed, opts=opts,
             desc=f"tammes K={K} d={d}", fmt="{:.9f} deg", progress=progress)
         return _tammes_result(K, d, *best.payload, R, t0, device, dtype, found)
 
-    bar = _bar(progress, steps, f"tammes K={K} d={d}")
-    X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr,
-                             tau=_taus(tau, tau_spread, R, device, dtype, K), tied=True, chunk=chunk, bar=bar,
-                             prune=fast and top == 1)
+    stop = current_stop()
+    with _bar(progress, steps, f"tammes K={K} d={d}") as bar:
+        X, proxy = _smooth_phase(_start(K, d, R, seed, device, dtype), steps=steps, lr=lr, tau=taus, tied=True,
+                                 chunk=chunk, bar=bar, prune=fast and top == 1, stop=stop)
     best = None
     for r in _distinct_best(X, proxy, top):
+        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+            break
         Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
         info = {}
-        if polish:
+        if polish and not stop():
             Xnp, info = _polish.polish_tammes(Xnp)
         mc = _polish._max_cos(Xnp)
         if best is None or mc < best[1]:
             best = (Xnp, mc, info)
     Xnp, _, info = best
-    if polish and hops:
+    if polish and hops and not stop():
         Xnp, accepted = _polish.hop_tammes(Xnp, hops=hops, seed=seed)
         info = dict(info, hops=hops, hops_accepted=accepted)
     return _tammes_result(K, d, Xnp, info, R, t0, device, dtype)
@@ -702,6 +753,7 @@ def _tammes_status(K, d, angle):
 
 
 # ----------------------------------------------------------------------------- Thomson / Riesz codes
+@interruptible
 @_small_problems_single_threaded
 def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None, seed: int = 0, device=None,
                  dtype=None, steps: int | None = None, fast: bool = False, polish: bool = True,
@@ -720,7 +772,7 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
     :data:`THOMSON_SCALES`); every 4th round is a fresh batch of restarts. The smooth phase of the search
     runs :data:`THOMSON_SEARCH_STEPS` steps unless ``steps`` is given.
     """
-    K, d, restarts, steps, seed, chunk = _check_common(K, d, restarts, steps, seed, chunk)
+    K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     s = check_positive(s, "s")
     device, dtype = resolve(device, dtype)
     opts = _anytime_options(budget, effort, target, callback)
@@ -728,25 +780,27 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
         steps = THOMSON_SEARCH_STEPS
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 4)
+    _check_phase_memory(K, d, R, K, chunk, device, dtype)
     t0 = time.perf_counter()
     polish = polish and K * K * d <= 5e7          # dense pair lists in the L-BFGS polish
 
-    def batch(seed_, bar, deadline=None):
+    def batch(seed_, show, deadline=None):
         def ascent(X, _t):
             _anytime.check_time(deadline)
             return -riesz_energy_grad(X, s, chunk=chunk)[1]
 
-        with torch.no_grad():
+        stop = current_stop()
+        with _bar(show, steps, f"thomson K={K} d={d}") as bar, torch.no_grad():
             X = riemannian_adam(_start(K, d, R, seed_, device, dtype), ascent, steps=steps, lr=lr,
-                                tau=(1.0, 1.0), progress=bar)
+                                tau=(1.0, 1.0), progress=bar, stop=stop)
             E, _ = riesz_energy_grad(X, s, chunk=chunk)
-        if bar is not None:
-            bar.close()
         best = None
         for r in torch.argsort(E)[:top].tolist():
+            if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+                break
             Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
             info = {}
-            if polish:
+            if polish and not stop():
                 Xnp, info = _polish.polish_riesz(Xnp, s)
             e = _polish.riesz_energy_np(Xnp, s)
             if best is None or e < best.value:
@@ -754,16 +808,17 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
         return best
 
     if opts is None:
-        best, found = batch(seed, _bar(progress, steps, f"thomson K={K} d={d}")), None
+        best, found = batch(seed, progress), None
     else:
         def next_round(r, best, deadline):
             if r % RESTART_EVERY == RESTART_EVERY - 1:
-                return batch(_round_seed(seed, r), None, deadline), "restarts"
+                return batch(_round_seed(seed, r), False, deadline), "restarts"
             (Xb, info), e = best.payload, best.value
             rng = np.random.default_rng(_round_seed(seed, r))
             sigma = THOMSON_SCALES[r % len(THOMSON_SCALES)] * math.sqrt(2 - 2 * _polish.max_cos_blocks(Xb))
             done = 0
-            while done < THOMSON_HOPS and (deadline is None or time.perf_counter() < deadline):
+            while done < THOMSON_HOPS:
+                _anytime.check_time(deadline)
                 Y = _polish._unit(Xb + sigma * rng.standard_normal(Xb.shape))
                 Y, yinfo = _polish.polish_riesz(Y, s) if polish else (Y, {})
                 ey, done = _polish.riesz_energy_np(Y, s), done + 1
@@ -771,7 +826,7 @@ def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None,
                     Xb, info, e = Y, yinfo, ey
             return _anytime.Candidate((Xb, info), e, hops=done), "hops"
 
-        best, found = _anytime.search(lambda: batch(seed, None), next_round, maximise=False, progress=progress,
+        best, found = _anytime.search(lambda: batch(seed, False), next_round, maximise=False, progress=progress,
                                       desc=f"thomson K={K} d={d}", fmt="E {:.9f}", **opts)
     Xnp, info = best.payload
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)

@@ -1,18 +1,22 @@
-"""Generate exercise notebooks from solution notebooks (nbgrader-style markers).
+"""Annotate the solution notebooks for nbgrader and generate the exercise notebooks from them.
 
-``solutions/NN_name.ipynb`` is the single source; ``exercises/NN_name.ipynb`` is derived from it:
+``solutions/NN_name.ipynb`` is the single source; its cells follow the conventions of
+:mod:`gnc_teach.nbgrader_cells` (solution regions, ``# Autograded: N points`` test cells with optional
+hidden tests, written answers with a ``**Mark scheme (N points).**`` line). ``gnc-teach exercises``
 
-* every code region between a line ``### BEGIN SOLUTION`` and a line ``### END SOLUTION`` becomes one
-  line ``raise NotImplementedError("Exercise: <hint>")`` at the indentation of the BEGIN line. The
-  hint is the text after the marker (``### BEGIN SOLUTION: build the Gram matrix``), else
-  "fill in this part";
-* in markdown cells a ``### BEGIN SOLUTION`` region becomes "*Your answer here.*" and an
-  ``=== BEGIN MARK SCHEME ===`` / ``=== END MARK SCHEME ===`` region is dropped;
-* all outputs, execution counts and widget state are cleared; cells that held a solution get
-  nbgrader metadata (``"solution": true``) so the exercise also opens cleanly in nbgrader.
+1. stores in every solution notebook the nbgrader cell metadata derived from those markers, so that
+   ``nbgrader generate_assignment`` takes the notebook as it is (the rest of the notebook is untouched);
+2. writes ``exercises/NN_name.ipynb``: nbgrader's student version of it (the same stubs, hidden tests
+   removed, the same cell metadata with checksums), with all outputs, execution counts and widget state
+   cleared.
 
-The output is deterministic (nbformat 4.5, sorted keys, trailing newline), so a test can compare
-``exercises/`` with a fresh run. Unbalanced markers raise ``ValueError`` naming the file and cell.
+``--check`` writes nothing and exits 1 when stored metadata or an exercise is stale or missing, or an
+exercise has no solution notebook. The output is deterministic (nbformat 4.5, sorted keys, trailing newline).
+
+No lost work: every notebook is read, checked and converted before any file is written (one broken
+notebook leaves every file as it was, and the error lists every offending cell of every notebook); each
+file is written atomically (temporary file + rename), and only when its bytes change; an exercise path
+that resolves to a solution notebook (``exercises/`` a link to ``solutions/``) is refused.
 
 CLI: ``gnc-teach exercises [--check] [--root DIR]`` or ``python -m gnc_teach.exercises``.
 """
@@ -25,73 +29,26 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
+from ._io import refuse_source, write_atomic
+from .nbgrader_cells import AUTOGRADED, cell_metadata, regions, release_metadata, student_source
 
-__all__ = ["make_exercise", "make_all", "exercise_text", "solution_regions", "main"]
+__all__ = ["annotate", "is_annotated", "make_exercise", "make_all", "exercise_text", "solution_regions", "main"]
 
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)###\s*BEGIN SOLUTION\b[:\s-]*(?P<hint>.*?)\s*$")
-END = re.compile(r"^[ \t]*###\s*END SOLUTION\b.*$")
-BEGIN_MS = re.compile(r"^\s*===\s*BEGIN MARK SCHEME\s*===\s*$")
-END_MS = re.compile(r"^\s*===\s*END MARK SCHEME\s*===\s*$")
 NOTEBOOK_NAME = re.compile(r"^\d\d_.*\.ipynb$")
-DEFAULT_HINT = "fill in this part"
-MARKDOWN_STUB = "*Your answer here.*"
 # Cell metadata written by Jupyter while running: not part of the exercise.
 VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "widgets", "ExecuteTime")
 
 
-def _regions(lines, begin, end, where):
-    """Yield ``(start, stop, match)`` for every begin/end pair; raise ValueError if unbalanced."""
-    start = None
-    for i, line in enumerate(lines):
-        if begin.match(line):
-            if start is not None:
-                raise ValueError(f"{where}: line {i + 1} opens a region before the one opened at "
-                                 f"line {start + 1} is closed; add the missing END marker.")
-            start, match = i, begin.match(line)
-        elif end.match(line):
-            if start is None:
-                raise ValueError(f"{where}: line {i + 1} closes a region that was never opened; "
-                                 "add the matching BEGIN marker or remove this line.")
-            yield start, i, match
-            start = None
-    if start is not None:
-        raise ValueError(f"{where}: the region opened at line {start + 1} is never closed; add the "
-                         "END marker on its own line.")
-
-
-def solution_regions(source: str, *, where: str = "cell") -> list[list[str]]:
-    """The lines strictly between each BEGIN/END SOLUTION pair of ``source`` (one list per region)."""
-    lines = source.splitlines()
-    return [lines[a + 1:b] for a, b, _ in _regions(lines, BEGIN, END, where)]
-
-
-def _replace(source: str, begin, end, stub, where: str) -> tuple[str, int]:
-    """Replace every region of ``source`` by ``stub(match)`` (a list of lines); return (text, count)."""
-    lines = source.splitlines()
-    out, last, count = [], 0, 0
-    for a, b, match in _regions(lines, begin, end, where):
-        out += lines[last:a] + stub(match)
-        last, count = b + 1, count + 1
-    out += lines[last:]
-    text = "\n".join(out)
-    return (text + "\n" if source.endswith("\n") and out else text), count
-
-
-def _code_stub(match) -> list[str]:
-    hint = (match.group("hint") or DEFAULT_HINT).replace("\\", "\\\\").replace('"', '\\"')
-    return [f'{match.group("indent")}raise NotImplementedError("Exercise: {hint}")']
-
-
 def exercise_text(source: str, cell_type: str = "code", *, where: str = "cell") -> tuple[str, int]:
-    """The exercise version of one cell's source and the number of solution regions replaced
-    (mark-scheme regions are dropped but not counted)."""
-    if cell_type == "code":
-        return _replace(source, BEGIN, END, _code_stub, where)
-    if cell_type == "markdown":
-        text, _ = _replace(source, BEGIN_MS, END_MS, lambda m: [], where + " (mark scheme)")
-        return _replace(text, BEGIN, END, lambda m: [MARKDOWN_STUB], where)
-    return source, 0
+    """The student version of one cell's source (as nbgrader writes it) and the number of solution regions
+    it replaced. Markers that break the conventions raise ValueError naming ``where`` and the line."""
+    text = student_source(cell_type, source, where=where)
+    return text, len(solution_regions(source, cell_type, where=where))
+
+
+def solution_regions(source: str, cell_type: str = "code", *, where: str = "cell") -> list[list[str]]:
+    """The lines strictly between each ``### BEGIN SOLUTION`` / ``### END SOLUTION`` pair (one list per region)."""
+    return regions(cell_type, source, where=where)[0]
 
 
 def _cell_id(index: int, source: str) -> str:
@@ -99,36 +56,90 @@ def _cell_id(index: int, source: str) -> str:
     return hashlib.sha1(f"{index}:{source}".encode()).hexdigest()[:8]
 
 
-def make_exercise(src_path, dst_path=None) -> nbformat.NotebookNode:
-    """Read the solution notebook ``src_path``, return its exercise version; write it to ``dst_path``.
+def _read(path):
+    """The notebook at ``path`` (nbformat 4), or an error that names the file."""
+    import nbformat
 
-    Raises ``ValueError`` (naming the file and the cell index) for unbalanced markers.
-    """
-    src_path = Path(src_path)
-    nb = nbformat.read(src_path, as_version=4)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such notebook file.")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        cells = nb.cells
+    except Exception as exc:  # noqa: BLE001  (nbformat raises several types for a broken file)
+        raise ValueError(f"{path}: not a valid Jupyter notebook ({type(exc).__name__}: {exc})"[:400]) from None
+    if not isinstance(cells, list):
+        raise ValueError(f"{path}: not a valid Jupyter notebook (no list of cells).")
+    return nb
+
+
+def _check_notebook(nb):
+    if not isinstance(getattr(nb, "cells", None), list):
+        raise TypeError(f"nb must be a notebook read with nbformat (with a list of cells), got {type(nb).__name__}.")
+
+
+def is_annotated(nb) -> bool:
+    """Whether the solution notebook ``nb`` follows the nbgrader conventions: it has an autograded test cell
+    (a code cell whose first line is ``# Autograded: N points``)."""
+    _check_notebook(nb)
+    return any(c.cell_type == "code" and isinstance(c.source, str) and AUTOGRADED.match(c.source.split("\n")[0])
+               for c in nb.cells)
+
+
+def annotate(nb, *, where: str = "notebook"):
+    """A copy of the solution notebook ``nb`` whose cells carry the nbgrader metadata derived from their
+    markers (and no stale nbgrader metadata elsewhere). ValueError lists every cell that breaks a rule."""
+    _check_notebook(nb)
+    nb = copy.deepcopy(nb)
+    for cell, meta in zip(nb.cells, cell_metadata(nb.cells, where=where)):
+        if meta is None:
+            cell.metadata.pop("nbgrader", None)
+        else:
+            cell.metadata["nbgrader"] = meta
+    return nb
+
+
+def _student(nb, where):
+    """nbgrader's student version of the annotated notebook ``nb``, outputs and run-time state cleared."""
+    if not is_annotated(nb):
+        raise ValueError(f"{where}: not an nbgrader solution notebook: it needs at least one autograded test "
+                         "cell (a code cell whose first line is `# Autograded: N points`); see the README's "
+                         "section on writing exercises.")
     nb = copy.deepcopy(nb)
     nb.nbformat, nb.nbformat_minor = 4, 5
-    nb.metadata.pop("widgets", None)
+    for key in ("widgets", "celltoolbar"):
+        nb.metadata.pop(key, None)
     for i, cell in enumerate(nb.cells):
-        where = f"{src_path}: cell {i}"
-        cell.source, count = exercise_text(cell.source, cell.cell_type, where=where)
+        cell.source = student_source(cell.cell_type, cell.source, where=f"{where}: cell {i}")
         cell.setdefault("id", _cell_id(i, cell.source))
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        if count:
-            cell.metadata["nbgrader"] = {"grade": False, "grade_id": f"cell-{cell['id']}",
-                                         "locked": False, "schema_version": 3, "solution": True,
-                                         "task": False}
+        if "nbgrader" in cell.metadata:
+            cell.metadata.update(release_metadata(cell.cell_type, cell.source, cell.metadata["nbgrader"]))
+    return nb
+
+
+def make_exercise(src_path, dst_path=None):
+    """Read the solution notebook ``src_path``, return its exercise version (an ``nbformat.NotebookNode``);
+    write it to ``dst_path`` (atomically).
+
+    Raises ``ValueError`` (naming the file, the cell and the line) for markers that break the conventions,
+    for an invalid notebook, and for a ``dst_path`` that is ``src_path`` or a link to it.
+    """
+    src_path = Path(src_path)
     if dst_path is not None:
-        dst_path = Path(dst_path)
-        dst_path.parent.mkdir(parents=True, exist_ok=True)
-        dst_path.write_bytes(_to_bytes(nb))
+        refuse_source(dst_path, [src_path], name="dst_path")
+    where, nb = str(src_path), _read(src_path)
+    nb = _student(annotate(nb, where=where), where)
+    if dst_path is not None:
+        write_atomic(dst_path, _to_bytes(nb), sources=[src_path], name="dst_path")
     return nb
 
 
 def _to_bytes(nb) -> bytes:
+    import nbformat
+
     text = nbformat.writes(nb, version=4)
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
 
@@ -140,65 +151,89 @@ def _pairs(root: Path):
 
 
 def make_all(root=".", *, check: bool = False) -> list[Path]:
-    """Regenerate ``exercises/NN_*.ipynb`` from every ``solutions/NN_*.ipynb`` under ``root``.
+    """Annotate every ``solutions/NN_*.ipynb`` under ``root`` and regenerate ``exercises/NN_*.ipynb``.
 
-    Writes only files whose bytes change and returns them. With ``check=True`` writes nothing and
-    returns the exercise files that are stale, missing, or have no solution notebook (orphans).
+    Writes only files whose bytes change and returns them (solution notebooks first). With ``check=True``
+    writes nothing and returns the stale files: solutions whose stored nbgrader metadata differs from what
+    their markers give, exercises that are stale or missing, exercises without a solution (orphans).
+    Every notebook is converted before any is written; a ValueError lists the problems of all of them.
     """
     root = Path(root)
-    stale = []
-    for src, dst in _pairs(root):
-        data = _to_bytes(make_exercise(src))
-        if dst.exists() and dst.read_bytes() == data:
+    pairs = list(_pairs(root))
+    sources = [src for src, _ in pairs]
+    for _, dst in pairs:
+        refuse_source(dst, sources, name="exercise notebook")
+    errors, planned = [], []
+    for src, dst in pairs:
+        try:
+            original = _read(src)
+            annotated = annotate(original, where=str(src))
+            exercise = _student(annotated, str(src))
+        except ValueError as exc:
+            errors.append(str(exc))
             continue
-        stale.append(dst)
-        if not check:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(data)
+        if annotated != original:
+            planned.append((src, _to_bytes(annotated)))
+        data = _to_bytes(exercise)
+        if not (dst.exists() and dst.read_bytes() == data):
+            planned.append((dst, data))
+    if errors:
+        raise ValueError("\n".join(errors))
+    planned.sort(key=lambda item: item[0].parent.name != "solutions")
+    if not check:
+        for path, data in planned:
+            write_atomic(path, data, sources=[] if path in sources else sources, name="notebook")
+    stale = [path for path, _ in planned]
     if check:
-        sources = {src.name for src, _ in _pairs(root)}
+        names = {src.name for src in sources}
         stale += [p for p in sorted((root / "exercises").glob("*.ipynb"))
-                  if NOTEBOOK_NAME.match(p.name) and p.name not in sources]
+                  if NOTEBOOK_NAME.match(p.name) and p.name not in names]
     return stale
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``gnc-teach exercises`` (shared with ``python -m gnc_teach.exercises``)."""
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; list stale or missing exercise notebooks and exit 1 if any")
+                        help="write nothing; list stale nbgrader metadata in solutions/ and stale or missing "
+                             "exercise notebooks, and exit 1 if there are any")
     parser.add_argument("--root", default=".", help="repository root holding solutions/ and exercises/")
     return parser
 
 
+def _describe(path: Path, root: Path) -> str:
+    if path.parent.name == "solutions":
+        return f"stale nbgrader metadata: {path}"
+    if (root / "solutions" / path.name).exists():
+        return f"stale or missing: {path}"
+    return f"no solution notebook for: {path}"
+
+
 def run(args) -> int:
     """Run the command for parsed ``args``; return the exit code."""
-    if not any(_pairs(Path(args.root))):
-        print(f"error: no solution notebooks solutions/NN_*.ipynb under {Path(args.root).resolve()}; "
+    root = Path(args.root)
+    if not any(_pairs(root)):
+        print(f"error: no solution notebooks solutions/NN_*.ipynb under {root.resolve()}; "
               "pass --root with the repository root.", file=sys.stderr)
         return 2
     try:
-        paths = make_all(args.root, check=args.check)
+        paths = make_all(root, check=args.check)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.check:
-        for p in paths:
-            print(f"stale or missing: {p}" if (Path(args.root) / "solutions" / p.name).exists()
-                  else f"no solution notebook for: {p}")
-        if not paths:
-            print("exercises are up to date.")
-        return 1 if paths else 0
     for p in paths:
-        print(f"wrote {p}")
+        print(_describe(p, root) if args.check else
+              f"{'annotated' if p.parent.name == 'solutions' else 'wrote'} {p}")
     if not paths:
-        print("exercises are up to date.")
-    return 0
+        print("solutions and exercises are up to date.")
+    elif args.check:
+        print("run `gnc-teach exercises` to update them.")
+    return 1 if paths and args.check else 0
 
 
 def main(argv=None) -> int:
     parser = add_arguments(argparse.ArgumentParser(
         prog="python -m gnc_teach.exercises",
-        description="Generate exercises/NN_*.ipynb from solutions/NN_*.ipynb."))
+        description="Annotate solutions/NN_*.ipynb for nbgrader and generate exercises/NN_*.ipynb from them."))
     return run(parser.parse_args(argv))
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._io import write_atomic
 from ._tensor import check_int, resolve
 
 __all__ = ["KINDS", "GRID", "DATA_PATH", "gallery_code", "gallery_entry", "stored_keys", "rebuild", "refresh",
@@ -116,10 +117,13 @@ def _compute_entry(kind: str, K: int, d: int) -> dict:
 @functools.lru_cache(maxsize=1)
 def _stored() -> dict:
     """All entries of the data file as ``{key: entry}`` (empty when the file is absent)."""
-    if not DATA_PATH.exists():
-        return {}
+    return _load(DATA_PATH) if DATA_PATH.exists() else {}
+
+
+def _load(path) -> dict:
+    """All entries of the gallery file ``path`` as ``{key: entry}``."""
     out = {}
-    with np.load(DATA_PATH, allow_pickle=False) as z:
+    with np.load(path, allow_pickle=False) as z:
         keys, meta, sources = z["keys"], z["meta"], z["sources"]
         for i, key in enumerate(keys):
             entry = dict(zip(FIELDS, (float(v) for v in meta[i])))
@@ -164,6 +168,7 @@ def stored_keys() -> list[tuple[str, int, int]]:
 
 def bounds_table(ds=(2, 3, 4), K_max: int = 16, *, kind: str = "softmax") -> dict:
     """``{d: dict(K, rho, lower, upper)}`` (arrays over K = 2..K_max) for the bounds plot of lesson 02."""
+    K_max = check_int(K_max, "K_max", minimum=2)
     table = {}
     for d in ds:
         Ks = np.arange(2, K_max + 1)
@@ -190,29 +195,33 @@ def rebuild(path=DATA_PATH, *, grid=None, kinds=KINDS, verbose: bool = True) -> 
                 if verbose:
                     print(f"{key:18s} rho={e['rho']:.10f} gap={e['gap']:.2e} "
                           f"angle={e['min_angle']:.4f} {e['seconds']:.1f}s", flush=True)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, keys=np.array(keys), meta=np.array(meta, dtype=np.float64),
-                        sources=np.array(sources), **arrays)
+    path = _save(path, arrays, keys, meta, sources)
     _stored.cache_clear()
     return path
 
 
+def _save(path, arrays, keys, meta, sources) -> Path:
+    """Write a gallery file atomically (an interrupted rebuild leaves the old file intact)."""
+    return write_atomic(Path(path), lambda f: np.savez_compressed(
+        f, keys=np.array(keys), meta=np.array(meta, dtype=np.float64), sources=np.array(sources), **arrays))
+
+
 def refresh(path=DATA_PATH) -> Path:
-    """Recompute the stored numbers (rho, angle, energy, bounds) of every stored code with the current
-    :mod:`gnc_teach.margins`, keeping the codes themselves; rewrite ``path``."""
-    entries = _stored()
+    """Recompute the stored numbers (rho, angle, energy, bounds) of every code stored in the gallery file
+    ``path`` with the current :mod:`gnc_teach.margins`, keeping the codes themselves; rewrite ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no gallery file at {str(path)!r} to refresh; make one with rebuild(path).")
     arrays, keys, meta, sources = {}, [], [], []
-    for key, e in entries.items():
+    for key, e in _load(path).items():
         new = _describe(e["W"], e["seconds"])
         arrays[f"W_{key}"] = e["W"]
         keys.append(key)
         meta.append([new[f] for f in FIELDS])
         sources.append(e["source"])
-    np.savez_compressed(path, keys=np.array(keys), meta=np.array(meta, dtype=np.float64),
-                        sources=np.array(sources), **arrays)
+    _save(path, arrays, keys, meta, sources)
     _stored.cache_clear()
-    return Path(path)
+    return path
 
 
 def main(argv=None) -> int:

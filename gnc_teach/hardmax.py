@@ -1,4 +1,4 @@
-"""Temperature-scaled cross-entropy and its τ → 0 limit, the HardMax problem (MATH.md §3).
+"""Temperature-scaled cross-entropy and its τ → 0 limit, the HardMax problem (lesson 03).
 
 For a feature ``h`` of class ``k`` write the one-vs-rest gaps ``a_j = <w_j - w_k, h>`` (``a_k = 0``).
 Then, with a log-sum-exp over all K classes,
@@ -8,8 +8,10 @@ Then, with a log-sum-exp over all K classes,
     hinge      = max(0, max_{j≠k} a_j) = max_j a_j
     0 ≤ τ·CE_τ − hinge ≤ τ·log K          [proved: max ≤ τ·LSE(a/τ) ≤ max + τ log K]
 
-so τ·CE → hinge uniformly as τ → 0. The per-sample margin is ``min_{j≠k} <w_k − w_j, h> = −max_{j≠k} a_j``
-and the HardMax objective is ``max_{k,i} max_{j≠k} <w_j − w_k, h_{k,i}>`` = −(smallest margin).
+Caution: the hinge is 0 at every correctly classified configuration, so τ·CE → hinge says nothing about
+which configuration wins. The right quantity is τ·log CE (mean over samples), which tends to the HardMax
+value ``max_{k,i} max_{j≠k} <w_j − w_k, h_{k,i}>`` = −(smallest per-sample margin); for a global
+minimiser W_τ of the spherical UFM, 0 ≤ ρ* − ρ(W_τ) ≤ τ·log(2N(K−1)) (:func:`rho_gap_bound`).
 
 Shapes: ``W (K, d)`` (row = class), ``H (N, d)``, ``y (N,)``. Everything runs in the dtype/device of
 ``W`` (float64 for the lesson's proof checks); per-sample outputs are ``(N,)`` tensors.
@@ -22,14 +24,18 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ._memory import check_memory
+from ._stop import current_stop, interruptible
 from ._tensor import as_labels, as_matrix, check_int, check_positive, one_cpu_thread, resolve
 
 __all__ = ["gaps", "ce_loss", "tau_ce", "hinge", "sample_margins", "hardmax_objective",
-           "tau_ce_gap_bound", "best_known_rho", "one_cpu_thread", "TauSweep", "tau_sweep"]
+           "tau_ce_gap_bound", "rho_gap_bound", "best_known_rho", "one_cpu_thread", "TauSweep", "tau_sweep"]
 
-# Best known ρ(W) where no closed form is proved (MATH.md §3; /work/shared/reference/known_codes.csv):
-# d=3, K=8: square antiprism (the Tammes optimum), 0.7387961253 — best known, not a proved softmax optimum.
-_BEST_KNOWN_RHO = {(3, 8): 0.7387961253}
+# Best known ρ(W) where no closed form is proved; lower bounds on ρ*(K, d), not proved optima. Keys (d, K).
+# d=3, K=8: the square antiprism (the Tammes optimum), ρ = 1 - 1/(1 + 2√2) = 0.7387961253.
+# d=10, K=100: the best code this package's solver finds, softmax_code(100, 10) with seed 0 (ρ 0.6684178501;
+# seeds 0..4 give 0.66290..0.66861, so it is a best-found value, not an optimum).
+_BEST_KNOWN_RHO = {(3, 8): 1 - 1 / (1 + 2 * math.sqrt(2)), (10, 100): 0.6684178501}
 
 
 def _inputs(W, H, y):
@@ -42,6 +48,9 @@ def _inputs(W, H, y):
     if H.shape[0] and int(y.max()) >= W.shape[0]:
         raise ValueError(f"y has label {int(y.max())} but W has only K={W.shape[0]} rows; labels must "
                          "lie in 0..K-1.")
+    N, K = H.shape[0], W.shape[0]   # the (N, K) gaps and a few temporaries of their size
+    check_memory(4 * W.element_size() * N * K, what=f"the (N, K) logits for N={N} features and K={K} classes",
+                 fix="Pass the features in batches (the per-sample outputs concatenate).", device=W.device)
     return W, H, y
 
 
@@ -86,7 +95,7 @@ def sample_margins(W, H, y) -> torch.Tensor:
 def hardmax_objective(W, H, y) -> float:
     """HardMax value ``max_k max_i max_{j≠k} <w_j − w_k, h_{k,i}>`` = −min per-sample margin (a float).
 
-    Over unit W and H its minimum is −ρ*(d, K) (MATH.md §3).
+    Over unit W and H its minimum is −ρ*(K, d) (margin duality, lesson 02).
     """
     return float(-sample_margins(W, H, y).min())
 
@@ -97,9 +106,22 @@ def tau_ce_gap_bound(K: int, tau) -> float:
     return check_positive(tau, "tau") * math.log(K)
 
 
+def rho_gap_bound(K: int, N: int, tau) -> float:
+    """The proved rate τ·log(2N(K−1)): every global minimiser (W_τ, H_τ) of the spherical UFM with N
+    samples and K classes (each class present) has 0 ≤ ρ* − ρ(W_τ) ≤ τ·log(2N(K−1)) (lesson 03).
+
+    Contrapositive, used as a certificate: if a best-known value ρ_best ≤ ρ* exceeds ρ(W) by more than
+    this, then (W, H) is not a global minimiser at this τ.
+    """
+    K = check_int(K, "K", minimum=2)
+    N = check_int(N, "N", minimum=1)
+    return check_positive(tau, "tau") * math.log(2 * N * (K - 1))
+
+
 def best_known_rho(K: int, d: int) -> float | None:
-    """ρ*(d, K) where a closed form is proved (``margins.known_rho_star``), else a tabulated best known value
-    (only d=3, K=8 for now), else ``None``. A best-known value is a lower bound on ρ*, not a proved optimum."""
+    """ρ*(K, d) where a closed form is proved (``margins.known_rho_star``), else a tabulated best known value
+    (d=3, K=8: the square antiprism; d=10, K=100: the best code found by ``softmax_code(100, 10)``), else
+    ``None``. A best-known value is a lower bound on ρ*, not a proved optimum."""
     from .margins import known_rho_star
     K, d = check_int(K, "K", minimum=2), check_int(d, "d", minimum=1)
     star = known_rho_star(K, d)
@@ -136,18 +158,22 @@ class TauSweep:
     rho_star: float | None
     rho_best: float | None
     seconds: float
+    interrupted: bool = False
 
     def as_dict(self) -> dict:
-        """``{τ: ρ}``, the format that ``check.tau_sweep`` accepts."""
+        """``{τ: ρ}``, one entry per temperature."""
         return dict(zip(self.taus, self.rho))
 
 
+@interruptible
 def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restarts: int = 1,
               device=None, dtype=None, **train_kwargs) -> TauSweep:
     """Train the spherical UFM once per τ in ``taus`` and collect ρ(W) and the per-sample margins.
 
-    Thin loop over ``gnc_teach.ufm.train_spherical_ufm`` (same seed for every τ, so only τ changes).
+    Thin loop over ``gnc_teach.models.ufm.train_spherical_ufm`` (same seed for every τ, so only τ changes).
     ``steps=None`` keeps the trainer's default; extra keyword arguments are passed to the trainer.
+    Ctrl-C ends the sweep after the current training, returning the temperatures done so far
+    (``.interrupted``).
     """
     from . import margins as _margins  # lazy: keeps the pure loss functions above import-light
     from .models.ufm import train_spherical_ufm
@@ -164,6 +190,7 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
     start = time.perf_counter()
     results, rhos, margs = [], [], []
     small_cpu = resolve(device, dtype)[0].type == "cpu" and K * n * d * restarts <= 100_000
+    stop = current_stop()
     for tau in taus:
         with one_cpu_thread(small_cpu):
             res = train_spherical_ufm(K, d, n, tau, seed=seed, restarts=restarts, device=device,
@@ -173,5 +200,7 @@ def tau_sweep(K: int, d: int, n: int, taus, *, steps=None, seed: int = 0, restar
         results.append(res)
         rhos.append(float(_margins.rho(W / W.norm(dim=1, keepdim=True))))
         margs.append(sample_margins(W, H, res.y).cpu())
-    return TauSweep(K, d, n, taus, rhos, margs, results, _margins.known_rho_star(K, d),
+        if stop():                          # Ctrl-C: keep the temperatures done so far
+            break
+    return TauSweep(K, d, n, taus[:len(results)], rhos, margs, results, _margins.known_rho_star(K, d),
                     best_known_rho(K, d), time.perf_counter() - start)

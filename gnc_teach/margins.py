@@ -1,4 +1,4 @@
-"""One-vs-rest distances ρ_k(W) = dist(w_k, conv{w_j : j ≠ k}) with certificates (MATH.md §3).
+"""One-vs-rest distances ρ_k(W) = dist(w_k, conv{w_j : j ≠ k}) with certificates (lesson 02).
 
 For every class k the nearest hull point p_k = Σ_j λ_j w_j (λ in the simplex) solves a small QP.
 We solve it exactly and prove it, batched over all rows:
@@ -28,6 +28,10 @@ The result carries two-sided bounds: upper = ‖w_k − p_k‖ (p_k is feasible)
 lower = min_{j≠k} ⟨w_k − w_j, h_k⟩ with h_k = (w_k − p_k)/‖w_k − p_k‖. Their gap is
 max_j ⟨w_k − p_k, w_j − p_k⟩ / ‖w_k − p_k‖, driven to ≤ tol·scale (scale = largest row norm).
 Memory is O(K·d + chunk·K); no (K, K, d) tensor is ever built.
+
+ρ is positively homogeneous (ρ(cW) = c·ρ(W)), so a code far from unit size (largest entry outside
+[2^-8, 2^8]) is divided by a power of two first (exact) and the answer scaled back: 1e160·W and
+1e-200·W give 1e160·ρ(W) and 1e-200·ρ(W), not an overflowed or underflowed 0.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ import torch
 from torch.nn.functional import pad
 
 from ._solvers import wolfe as _wolfe
-from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread
+from ._tensor import as_matrix, check_int, check_positive, compiled_kernels, one_cpu_thread, power_of_two_scale
 from .geometry import max_cos
 
 __all__ = ["OneVsRest", "one_vs_rest_distance", "rho", "rho_upper_bound", "rho_lower_bound",
@@ -342,25 +346,29 @@ def one_vs_rest_distance(W, *, return_details: bool = False, tol: float = 1e-10,
     """
     W = _validated(W)
     tol = check_positive(tol, "tol")
+    if candidates is not None:
+        candidates = check_int(candidates, "candidates", minimum=1)
     chunk = check_int(chunk, "chunk", minimum=1)
     max_rounds = check_int(max_rounds, "max_rounds", minimum=0)
     K, d = W.shape
+    c = power_of_two_scale(W)
+    c = 1.0 if 2.0 ** -8 <= c <= 2.0 ** 8 else c   # unit-sized codes: exactly as given
     small = K * K * d < 1 << 30  # small problems: every op is small, run all of it on one thread
     with one_cpu_thread(small and W.device.type == "cpu"):
-        return _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds)
+        return _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds, c)
 
 
-def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
+def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds, c=1.0):
     K, d = W.shape
-    X = W.to(F64).contiguous()  # the compiled path reads it as a C-ordered numpy array
+    X = (W.to(F64) / c).contiguous()  # the compiled path reads it as a C-ordered numpy array
     dev = X.device
     scale = float(X.norm(dim=1).max()) or 1.0
     eps = 64 * torch.finfo(F64).eps * (1.0 + 4 * scale ** 2)
-    m = min(K - 1, check_int(candidates, "candidates", minimum=1) if candidates else 20)
+    m = min(K - 1, candidates or 20)
     if dev.type == "cpu" and K <= FUSED_MAX_K and _compiled():
         done = _fused(X, eps, tol * scale)
         if done is not None:
-            return _result(W, X, *done, tol * scale, return_details)
+            return _result(W, X, *done, tol * scale, return_details, c)
     todo = torch.arange(K, device=dev)
     C = _nearest(X, m, chunk)
     support = torch.full((K, 1), -1, dtype=torch.long, device=dev)
@@ -427,7 +435,7 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds):
         warnings.warn("one_vs_rest_distance: some rows did not certify to tol; see OneVsRest.gap.",
                       RuntimeWarning, stacklevel=3)
     support, weights, D, smax, dx, dp, rr = state
-    return _result(W, X, D, support, weights, smax, dx, dp, rr, tol * scale, return_details)
+    return _result(W, X, D, support, weights, smax, dx, dp, rr, tol * scale, return_details, c)
 
 
 def _uncertified(state, atol):
@@ -500,17 +508,22 @@ def _fused(X: torch.Tensor, eps: float, atol: float):
     return D, sup, wts, smax, dx, dp, rr
 
 
-def _result(W, X, D, support, weights, smax, dx, dp, rr, atol, return_details):
-    """ρ_k (or the full ``OneVsRest``) in W's dtype from the certified offsets D = w_k − p_k."""
+def _result(W, X, D, support, weights, smax, dx, dp, rr, atol, return_details, c=1.0):
+    """ρ_k (or the full ``OneVsRest``) in W's dtype from the certified offsets D = w_k − p_k of the code
+    X = W / c; lengths are scaled back by c (the certificate, an inner product, by c²)."""
     zero = rr <= atol
     rho_k = torch.where(zero, torch.zeros_like(rr), rr)
     if not return_details:
-        return rho_k.to(W.dtype)
+        return (rho_k * c).to(W.dtype)
     h = torch.where(zero.unsqueeze(1), torch.zeros_like(X), D / rr.clamp_min(1e-300).unsqueeze(1))
     lower = torch.where(zero, torch.zeros_like(rr), (dx - smax) / rr.clamp_min(1e-300))
-    t = lambda A: A.to(W.dtype)
-    return OneVsRest(rho=t(rho_k), p=t(X - D), support=support, weights=t(weights), h=t(h), lower=t(lower),
-                     upper=t(rr), gap=t(rr - lower), certificate=t(smax - dp))
+    def t(A, k=1):
+        for _ in range(k if c != 1.0 else 0):
+            A = A * c
+        return A.to(W.dtype)
+
+    return OneVsRest(rho=t(rho_k), p=t(X - D), support=support, weights=t(weights, 0), h=t(h, 0),
+                     lower=t(lower), upper=t(rr), gap=t(rr - lower), certificate=t(smax - dp, 2))
 
 
 def rho(W, **kwargs) -> float:
@@ -519,15 +532,25 @@ def rho(W, **kwargs) -> float:
 
 
 def rho_upper_bound(K: int, d: int) -> float:
-    """An upper bound on ρ(W) for every K unit vectors in R^d: K/(K−1) if K ≤ d+1, else 1 (Radon; MATH.md §3)."""
+    """An upper bound on ρ(W) for every K unit vectors in R^d: K/(K−1) if K ≤ d+1, else 1 (Radon; lesson 02)."""
     K = check_int(K, "K", minimum=2)
     d = check_int(d, "d", minimum=1)
     return K / (K - 1) if K <= d + 1 else 1.0
 
 
-def rho_lower_bound(W) -> float:
-    """1 − max_{j≠k} cos(w_j, w_k): a lower bound on ρ(W) for unit rows (take h = w_k in margin duality)."""
-    return 1.0 - max_cos(_validated(W))
+def rho_lower_bound(W, *, per_class: bool = False):
+    """1 − max_{j≠k} cos(w_j, w_k): a lower bound on ρ(W) for unit rows (take h = w_k in margin duality).
+
+    ``per_class=True`` returns the ``(K,)`` tensor of 1 − max_{j≠k} cos(w_j, w_k), a lower bound on each ρ_k(W);
+    for ρ_k > 0 it equals ρ_k exactly when the margin direction of class k is w_k itself (lesson 04).
+    """
+    W = _validated(W)
+    if not per_class:
+        return 1.0 - max_cos(W)
+    U = W / W.norm(dim=1, keepdim=True)
+    G = U @ U.T
+    G.fill_diagonal_(-math.inf)
+    return 1.0 - G.max(dim=1).values
 
 
 def known_rho_star(K: int, d: int):

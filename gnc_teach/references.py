@@ -20,6 +20,9 @@ _FILES = {"tammes_d3": "tammes_d3.csv", "thomson_d3": "thomson_d3_full.csv", "kn
 
 
 def _text(name: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be the name of a reference table, one of {sorted(_FILES)}; got "
+                        f"{type(name).__name__}.")
     fname = _FILES.get(name, name)
     try:
         return resources.files("gnc_teach").joinpath("data", fname).read_text(encoding="utf-8")

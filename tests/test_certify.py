@@ -262,7 +262,7 @@ def test_shipped_search_cache_is_complete_and_consistent():
     grid = {(d, K) for d, Ks in C.SEARCH_GRID.items() for K in Ks}
     assert {(r["d"], r["K"]) for r in rows} == grid and len(rows) == len(grid)
     for r in rows:
-        assert r["verdict"] in ("agree", "tammes code is not a softmax code", "softmax search below tammes")
+        assert r["verdict"] in C.VERDICTS
         assert r["max_gap"] < 1e-12
         assert r["rho_tammes"] >= r["one_minus_cos_tammes"] - 1e-12       # rho >= 1 - max cos (proved)
         assert r["rho_softmax"] == max(r["rho_softmax_w"], r["rho_softmax_random"])
@@ -299,21 +299,31 @@ def test_search_writes_as_it_goes_and_resumes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(C, "softmax_vs_tammes", crash_on_k6)
     with pytest.raises(KeyboardInterrupt):
-        C.run_search(path, grid={3: [5, 6]}, effort=0, verbose=False)
+        C.run_search(path, grid={3: [5, 6]}, effort=0, ufm_max_K=0, verbose=False)
     assert [json.loads(ln)["K"] for ln in results.read_text().splitlines()] == [5]   # saved when finished
     (first,) = C.load_search(path)
     assert (first["d"], first["K"], first["effort"]) == (3, 5, 0)
 
     calls = []
     monkeypatch.setattr(C, "softmax_vs_tammes", lambda d, K, **kw: calls.append(K) or real(d, K, **kw))
-    C.run_search(path, grid={3: [5, 6]}, effort=0, resume=True, verbose=False)
+    C.run_search(path, grid={3: [5, 6]}, effort=0, ufm_max_K=0, resume=True, verbose=False)
     assert calls == [6]                                          # only the missing configuration
     rows = C.load_search(path)
     assert [r["K"] for r in rows] == [5, 6] and _same_rows(rows[:1], [first])
-    C.run_search(path, grid={3: [5, 6]}, effort=0, resume=True, redo=[(3, 5)], verbose=False)
+    C.run_search(path, grid={3: [5, 6]}, effort=0, ufm_max_K=0, resume=True, redo=[(3, 5)], verbose=False)
     assert calls == [6, 5]                                       # --redo recomputes a configuration
     assert _same_rows(C.load_search(path), rows)                 # the rounds depend on the seed only
     assert "effort=0 rounds per solver" in path.read_text()
+
+
+def test_softmax_vs_tammes_both_starts_are_reported():
+    pytest.importorskip("gnc_teach.codes")
+    r = C.softmax_vs_tammes(3, 8, restarts=4, ufm=False, h_start="both")
+    assert r["h_start"] == "both" and r["verdict"] == "agree"
+    assert r["rho_softmax"] == max(r["rho_softmax_w"], r["rho_softmax_random"])
+    assert r["rho_softmax_random"] == pytest.approx(1 - 1 / (1 + 2 * math.sqrt(2)), abs=1e-9)
+    with pytest.raises(ValueError, match="h_start"):
+        C.softmax_vs_tammes(3, 8, h_start="W")
 
 
 def test_softmax_vs_tammes_rejects_bad_sizes():

@@ -1,12 +1,17 @@
-"""Lesson-01 self-checks: right answers pass, typical wrong answers get the specific message,
-stubs fail, and garbage never crashes a check."""
+"""Lesson-01 self-checks: right answers pass, typical wrong answers get the specific message, stubs fail,
+garbage never crashes a check, and the reference (the UFM's minimum value) agrees with the package's trainer."""
 from __future__ import annotations
+
+import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
-from gnc_teach import check, geometry, metrics
+from gnc_teach import check, geometry
+from gnc_teach.check.lesson01 import UFM_CASES, ufm_minimum, ufm_objective
+from gnc_teach.models.ufm import train_ufm
 
 
 @pytest.fixture(autouse=True)
@@ -16,21 +21,20 @@ def lenient(monkeypatch):
 
 
 def stub(*args, **kwargs):
-    raise NotImplementedError("Exercise: fill in this part")
+    raise NotImplementedError()
 
 
 def failed(result, pattern):
     assert not result.passed, str(result)
-    import re
     assert re.search(pattern, result.message), result.message
 
 
-GARBAGE = [None, 3, "abc", lambda *a: None, lambda *a: "abc", lambda *a: [[1, 2], [3]],
-           lambda *a: torch.zeros(2, 2, 2), lambda *a: 1 / 0, lambda *a: float("nan"),
-           lambda *a: torch.tensor([1j]), lambda *a: {"W": 1}, lambda: 0]
+GARBAGE = [None, 3, "abc", lambda *a, **k: None, lambda *a, **k: "abc", lambda *a, **k: [[1, 2], [3]],
+           lambda *a, **k: torch.zeros(2, 2, 2), lambda *a, **k: 1 / 0, lambda *a, **k: float("nan"),
+           lambda *a, **k: (torch.zeros(2), None), lambda *a, **k: {"W": 1}, lambda: 0]
 
 
-@pytest.mark.parametrize("name", check.lesson01.__all__)
+@pytest.mark.parametrize("name", ["ufm_training", "spread_points"])
 def test_stub_and_garbage_fail_without_crashing(name, capsys):
     fn = getattr(check, name)
     failed(fn(stub), "not implemented yet")
@@ -43,177 +47,58 @@ def test_stub_and_garbage_fail_without_crashing(name, capsys):
 
 def test_strict_mode_raises(monkeypatch):
     monkeypatch.setenv("GNC_TEACH_STRICT_CHECKS", "1")
-    with pytest.raises(AssertionError, match="simplex_etf: not implemented"):
-        check.simplex_etf(stub)
+    with pytest.raises(AssertionError, match="ufm_training: not implemented"):
+        check.ufm_training(stub)
 
 
-# ------------------------------------------------------------------ simplex_etf
-def test_simplex_etf_accepts_torch_numpy_and_rotations():
-    assert check.simplex_etf(lambda K, d: geometry.simplex_etf(K, d))
-    assert check.simplex_etf(lambda K, d: geometry.simplex_etf(K, d, seed=3).numpy())
-    assert check.simplex_etf(lambda K, d: geometry.simplex_etf(K, d, dtype=torch.float32).tolist())
+# ------------------------------------------------------------------ the UFM's minimum, against the package
+@pytest.mark.parametrize("case", UFM_CASES)
+def test_reference_minimum_is_what_train_ufm_reaches(case):
+    K, d, n, lam_W, lam_H = case
+    run = train_ufm(K, d, n, lam_W=lam_W, lam_H=lam_H, steps=3000, record_every=0, seed=0)
+    assert abs(ufm_objective(run.W, run.H, n, lam_W, lam_H) - run.loss[-1]) < 1e-12   # the same objective
+    assert abs(run.loss[-1] - ufm_minimum(K, n, lam_W, lam_H)) < 1e-12
 
 
-def _no_error(K, d):
-    return torch.eye(K)[:, :d] if d < K - 1 else geometry.simplex_etf(K, d)
+def test_minimum_above_the_threshold_is_log_K():
+    assert ufm_minimum(4, 5, 0.2, 0.2) == math.log(4)           # K sqrt(lam^2 n) = 1.79 >= 1
+    assert ufm_minimum(4, 5, 0.05, 0.05) < math.log(4) - 1e-3    # 0.45 < 1: below the threshold
 
 
-def _silent_error(K, d):
-    if d < K - 1:
-        raise ValueError()
-    return geometry.simplex_etf(K, d)
+def _trained(K, d, n, lam_W, lam_H, seed=0):
+    run = train_ufm(K, d, n, lam_W=lam_W, lam_H=lam_H, steps=3000, record_every=0, seed=seed)
+    return run.W, run.H
 
 
-def _wrong_error(K, d):
-    if d < K - 1:
-        raise RuntimeError("no")
-    return geometry.simplex_etf(K, d)
+def test_ufm_training_accepts_the_package_and_numpy():
+    assert check.ufm_training(_trained)
+    assert check.ufm_training(lambda *a, **k: tuple(x.numpy() for x in _trained(*a, **k)))
 
 
-@pytest.mark.parametrize("fn, pattern", [
-    (lambda K, d: torch.eye(K, d), "rows are not unit vectors: for K=2, d=1 row 1 has norm 0"),
-    (lambda K, d: 2 * geometry.simplex_etf(K, d), "rows are not unit vectors.*norm 2"),
-    (lambda K, d: geometry.simplex_etf(K, d).T, r"shape \(1, 2\), expected shape \(2, 1\)"),
-    (lambda K, d: torch.eye(K) - 1 / K, r"shape \(2, 2\), expected shape \(2, 1\)"),
-    (lambda K, d: torch.nn.functional.normalize(torch.ones(K, d), dim=1), "do not sum to zero"),
-    (lambda K, d: torch.cat([geometry.simplex_etf(K, d)[:1], -geometry.simplex_etf(K, d)[1:]])
-     if K > 2 else geometry.simplex_etf(K, d), "do not sum to zero"),
-    (_no_error, r"returned a result, but no simplex ETF of 5 vectors exists in R\^3"),
-    (_silent_error, "ValueError without a message"),
-    (_wrong_error, "raised RuntimeError; for d < K-1 raise a ValueError"),
-    (lambda K, d: None, "returned None"),
-])
-def test_simplex_etf_wrong_answers(fn, pattern):
-    failed(check.simplex_etf(fn), pattern)
+def test_ufm_training_names_typical_mistakes():
+    def shuffled(*a, **k):
+        W, H = _trained(*a, **k)
+        return W, H[torch.randperm(len(H), generator=torch.Generator().manual_seed(0))]
+    failed(check.ufm_training(shuffled), "class-major")
+
+    def short(K, d, n, lam_W, lam_H, seed=0):             # stopped early: above the minimum
+        run = train_ufm(K, d, n, lam_W=lam_W, lam_H=lam_H, steps=20, record_every=0, seed=seed)
+        return run.W, run.H
+    failed(check.ufm_training(short), r"above the global minimum .*train until it stops changing")
+    failed(check.ufm_training(lambda K, d, n, *a, **k: (torch.zeros(K, d), torch.zeros(K * n, d))),
+           "collapsed to W = H = 0")
+    failed(check.ufm_training(lambda K, d, n, *a, **k: _trained(K, d, n, *a, **k)[::-1]), "shape")
 
 
-def test_simplex_etf_equal_angles_but_wrong_value():
-    # Unit rows with zero sum but unequal angles (a square in a plane, K=4, d=3).
-    def square(K, d):
-        if K == 4:
-            return torch.tensor([[1., 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0]])
-        return geometry.simplex_etf(K, d)
-    failed(check.simplex_etf(square), r"K=4, d=3 rows 0 and 2 have inner product -1, .* -1/\(K-1\) = -0.3333")
-
-
-# ------------------------------------------------------------------ welch_gap
-def _gap(W):
-    return geometry.max_cos(W) + 1 / (W.shape[0] - 1)
-
-
-def test_welch_gap_accepts_float_tensor_and_numpy_scalar():
-    assert check.welch_gap(_gap)
-    assert check.welch_gap(lambda W: torch.tensor(_gap(W)))
-    assert check.welch_gap(lambda W: np.float64(_gap(W)))
-
-
-def _with_diagonal(W):
-    Wn = W / W.norm(dim=1, keepdim=True)
-    return (Wn @ Wn.T).max() + 1 / (W.shape[0] - 1)
-
-
-def _inner(W):
-    G = W @ W.T
-    G.fill_diagonal_(-np.inf)
-    return G.max() + 1 / (W.shape[0] - 1)
-
-
-@pytest.mark.parametrize("fn, pattern", [
-    (_with_diagonal, "diagonal cos"),
-    (_inner, "right for unit rows only"),
-    (lambda W: geometry.max_cos(W) - 1 / (W.shape[0] - 1), "sign slip"),
-    (lambda W: -1.0, "negative"),
-    (lambda W: 0.0, r"your gap 0 is wrong"),
-    (lambda W: torch.ones(3), "one number"),
-])
-def test_welch_gap_wrong_answers(fn, pattern):
-    failed(check.welch_gap(fn), pattern)
-
-
-# ------------------------------------------------------------------ class_means and nc1
-def test_class_means_and_nc1_accept_the_reference():
-    assert check.class_means(metrics.class_means)
-    assert check.class_means(lambda H, y: metrics.class_means(H, y).numpy())
-    assert check.nc1(metrics.nc1)
-    # float32 answers are accepted too (tolerances allow for the lost digits)
-    assert check.class_means(lambda H, y: metrics.class_means(H.float(), y).float())
-    assert check.nc1(lambda H, y: metrics.nc1(H.float(), y))
-
-
-def _in_order_of_appearance(H, y):
-    order = list(dict.fromkeys(y.tolist()))
-    return torch.stack([H[y == k].mean(0) for k in order])
-
-
-@pytest.mark.parametrize("fn, pattern", [
-    (lambda H, y: torch.stack([H[y == k].sum(0) for k in range(int(y.max()) + 1)]), "class sums"),
-    (lambda H, y: H.mean(0).expand(int(y.max()) + 1, -1), "global mean"),
-    (_in_order_of_appearance, "wrong order"),
-    (lambda H, y: metrics.class_means(H, y).T, "transpose"),
-    (lambda H, y: metrics.class_means(H, y) + 0.1, "not the mean of its class"),
-])
-def test_class_means_wrong_answers(fn, pattern):
-    failed(check.class_means(fn), pattern)
-
-
-def _nc1_parts(H, y, *, inv=False, unbiased=False):
-    K = int(y.max()) + 1
-    M = metrics.class_means(H, y)
-    D = H - M[y]
-    Mc = M - H.mean(0)
-    Sw = D.T @ D / (len(H) - unbiased)
-    Sb = Mc.T @ Mc / K
-    P = torch.linalg.inv(Sb) if inv else torch.linalg.pinv(Sb)
-    return torch.trace(Sw @ P) / K
-
-
-def _nc1_raises_on_singular(H, y):
-    if H.shape[1] >= int(y.max()) + 1:
-        raise torch.linalg.LinAlgError("singular")
-    return metrics.nc1(H, y)
-
-
-@pytest.mark.parametrize("fn, pattern", [
-    (lambda H, y: metrics.nc1(H, y) * (int(y.max()) + 1), "off by a factor K"),
-    (lambda H, y: _nc1_parts(H, y, unbiased=True), "unbiased"),
-    (lambda H, y: _nc1_parts(H, y, inv=True), "pseudo-inverse"),
-    (_nc1_raises_on_singular, "raised _?LinAlgError.*pseudo-inverse"),
-    (lambda H, y: metrics.nc1(H, y) + 0.5, "not tr"),
-    (lambda H, y: 1.0 if torch.allclose(H, metrics.class_means(H, y)[y]) else metrics.nc1(H, y),
-     "full collapse"),
-])
-def test_nc1_wrong_answers(fn, pattern):
-    failed(check.nc1(fn), pattern)
-
-
-def test_nc1_detects_missing_invariance():
-    calls = []
-
-    def not_invariant(H, y):
-        calls.append(1)
-        return metrics.nc1(H, y) * (1.5 if len(calls) == 6 else 1.0)
-    failed(check.nc1(not_invariant), "rotated, scaled and shifted")
-
-
-# ------------------------------------------------------------------ spread_points
-def _good_spread(K, d):
-    if K <= d + 1:
-        return geometry.simplex_etf(K, d, seed=0)
-    # Triangular bipyramid: max cos 0, the best possible for K=5 on S^2.
-    return torch.cat([geometry.simplex_etf(3, 2).double() @ torch.eye(2, 3, dtype=torch.float64),
-                      torch.tensor([[0., 0, 1], [0, 0, -1]], dtype=torch.float64)])
-
-
-def test_spread_points_passes_good_configurations():
-    r = check.spread_points(_good_spread)
-    assert r and "max cos = 0.000" in r.message
-
-
-@pytest.mark.parametrize("fn, pattern", [
-    (lambda K, d: 2 * _good_spread(K, d), "not unit vectors"),
-    (lambda K, d: geometry.random_sphere(K, d, seed=0), r"for K=3, d=2 your points have max cos"),
-    (lambda K, d: _good_spread(K, d) if K <= d + 1 else geometry.random_sphere(K, d, seed=1),
-     r"for K=5, d=3 your max cos"),
-])
-def test_spread_points_wrong_answers(fn, pattern):
-    failed(check.spread_points(fn), pattern)
+# ------------------------------------------------------------------ the spread judge
+def test_spread_points_judge():
+    best = {(4, 3): geometry.simplex_etf(4, 3), (6, 3): geometry.cross_polytope(3)}
+    from gnc_teach.gallery import gallery_code
+    best[8, 3], best[13, 3] = gallery_code("tammes", 8, 3), gallery_code("tammes", 13, 3)
+    assert check.spread_points(lambda K, d: best[K, d])
+    cube = geometry.cube()                                      # largest cosine 1/3 > 0.2620
+    failed(check.spread_points(lambda K, d: cube if K == 8 else best[K, d]), r"\(8, 3\): largest cosine 0\.33333")
+    moved = geometry.perturb(best[6, 3], 1e-3, seed=0)          # next to the proved optimum: must fail
+    failed(check.spread_points(lambda K, d: moved if K == 6 else best[K, d]), r"\(6, 3\)")
+    failed(check.spread_points(lambda K, d: 2 * best[K, d]), "not unit vectors")
+    failed(check.spread_points(lambda K, d: np.ones((d, K))), "shape")

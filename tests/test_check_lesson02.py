@@ -2,14 +2,16 @@
 and never print the answer."""
 from __future__ import annotations
 
+import itertools
 import math
+import re
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize
 
 from gnc_teach import check
 from gnc_teach.check import lesson02
+from gnc_teach.margins import one_vs_rest_distance, rho
 
 
 @pytest.fixture(autouse=True)
@@ -18,125 +20,84 @@ def lenient(monkeypatch):
     monkeypatch.setenv("GNC_TEACH_STRICT_CHECKS", "0")
 
 
-def nearest_point(x, V):
-    m = V.shape[0]
-    if m == 1:
-        return V[0].copy()
-    Q, c = V @ V.T, V @ x
-    res = minimize(lambda l: 0.5 * l @ Q @ l - c @ l, np.full(m, 1.0 / m), jac=lambda l: Q @ l - c,
-                   method="SLSQP", bounds=[(0.0, None)] * m,
-                   constraints=[{"type": "eq", "fun": lambda l: l.sum() - 1.0, "jac": lambda l: np.ones(m)}],
-                   options={"ftol": 1e-16, "maxiter": 500})
-    lam = np.clip(res.x, 0.0, None)
-    return V.T @ (lam / lam.sum())
+def failed(result, pattern):
+    assert not result.passed, str(result)
+    assert re.search(pattern, result.message), result.message
 
 
-def good_distance(x, V):
-    return float(np.linalg.norm(x - nearest_point(x, V)))
+def certified(x, V):
+    """The package's answer: weights of the nearest point and the margin direction."""
+    det = one_vs_rest_distance(np.vstack([x[None, :], V]), return_details=True)
+    lam = np.zeros(len(V))
+    lam[np.asarray(det.support[0]) - 1] = np.asarray(det.weights[0])
+    h = np.asarray(det.h[0]) if float(det.rho[0]) > 1e-12 else np.eye(len(x))[0]
+    return lam, h
 
 
-def good_direction(W, k):
-    v = W[k] - nearest_point(W[k], np.delete(W, k, axis=0))
-    return v / np.linalg.norm(v)
+def test_the_reference_answer_passes_and_the_stub_fails():
+    assert check.hull_certificate(certified)
+    failed(check.hull_certificate(lambda x, V: (_ for _ in ()).throw(NotImplementedError())), "not implemented")
+    assert check.rho_from_scratch(lambda W: rho(W))
 
 
-def cube():
-    return np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], float) / math.sqrt(3)
+def test_hull_certificate_catches_each_kind_of_mistake():
+    failed(check.hull_certificate(lambda x, V: (np.full(len(V), 1 / len(V)), certified(x, V)[1])),
+           "not the nearest one")
+    failed(check.hull_certificate(lambda x, V: (2 * certified(x, V)[0], certified(x, V)[1])), "convex weights")
+    failed(check.hull_certificate(lambda x, V: (certified(x, V)[0], -certified(x, V)[1])), "does not close")
+    failed(check.hull_certificate(lambda x, V: (certified(x, V)[0], 2 * certified(x, V)[1])), "unit vector")
+    failed(check.hull_certificate(lambda x, V: certified(x, V)[0]), "pair")
 
 
-def antiprism(z=0.51):
-    r = math.sqrt(1 - z * z)
-    t = np.pi / 2 * np.arange(4)
-    top = np.stack([r * np.cos(t), r * np.sin(t), np.full(4, z)], 1)
-    bot = np.stack([r * np.cos(t + np.pi / 4), r * np.sin(t + np.pi / 4), np.full(4, -z)], 1)
-    return np.vstack([top, bot])
+def test_rho_from_scratch_hints():
+    def with_itself(W):
+        return min(np.linalg.norm(W[k] - W[k]) for k in range(len(W)))
+    failed(check.rho_from_scratch(with_itself), "Only the others count")
+    failed(check.rho_from_scratch(lambda W: float(one_vs_rest_distance(W).max())), "largest")
+    failed(check.rho_from_scratch(lambda W: rho(W) + 1e-6), "too large")
+    failed(check.rho_from_scratch(lambda W: one_vs_rest_distance(W)), "one number")
 
 
-def test_reexported():
-    assert check.hull_distance is lesson02.hull_distance
-    assert check.softmax_bound is lesson02.softmax_bound
-
-
-def test_hull_distance_accepts_a_correct_solver_and_tensor_output():
-    import torch
-    assert check.hull_distance(good_distance).passed
-    assert check.hull_distance(lambda x, V: torch.tensor(good_distance(x, V))).passed
-
-
-@pytest.mark.parametrize("fn, words", [
-    (lambda x, V: float(np.min(np.linalg.norm(V - x, axis=1))), "too large"),   # nearest vertex
-    (lambda x, V: float(np.linalg.norm(x - V.mean(0))), "too large"),             # centroid
-    (lambda x, V: 0.5 * good_distance(x, V), "too small"),
-    (lambda x, V: good_distance(x, V) + 1e-3, "too large"),
-    (lambda x, V: "a", "should be a number"),
-    (lambda x, V: np.zeros(3), "one number"),
-    (lambda x, V: float("nan"), "finite"),
-    (lambda x, V: 1 / 0, "ZeroDivisionError"),
-    (3, "expected a function"),
-])
-def test_hull_distance_rejects_wrong_answers(fn, words):
-    res = check.hull_distance(fn)
-    assert not res.passed and words in res.message
-
-
-def test_hull_distance_invariance_is_tested():
-    # Right on every fixed case, but depends on the row order: caught by the relabelling test.
-    calls = {"n": 0}
-
-    def order_dependent(x, V):
-        calls["n"] += 1
-        return good_distance(x, V) + (1e-3 if calls["n"] == 11 else 0.0)
-
-    res = check.hull_distance(order_dependent)
-    assert not res.passed and "reordering" in res.message
-
-
-def test_hull_distance_stub_says_not_implemented():
-    def stub(x, V):
-        raise NotImplementedError("Exercise: fill in this part")
-    res = check.hull_distance(stub)
-    assert not res.passed and "not implemented" in res.message
-
-
-def test_margin_direction():
-    assert check.margin_direction(good_direction).passed
-    res = check.margin_direction(lambda W, k: W[k])      # h = w_k: only the lower bound 1 - max cos
-    assert not res.passed and "below rho_k" in res.message
-    res = check.margin_direction(lambda W, k: 2 * good_direction(W, k))
-    assert not res.passed and "norm" in res.message
-    res = check.margin_direction(lambda W, k: W)
-    assert not res.passed and "shape" in res.message
-
-
-def test_not_optimal():
-    res = check.not_optimal(cube(), antiprism())
-    assert res.passed and "0.66666" in res.message
-    assert check.not_optimal("cube", antiprism()).passed
-    assert not check.not_optimal(cube(), cube()).passed
-    assert "unit vectors" in check.not_optimal(cube(), 2 * antiprism()).message
-    assert "shape (8, 3)" in check.not_optimal(cube(), antiprism()[:7]).message
-    assert not check.not_optimal(cube(), "better").passed
-    assert not check.not_optimal(None, antiprism()).passed
-
-
-def test_softmax_bound():
-    assert check.softmax_bound(lambda K, d: K / (K - 1) if K <= d + 1 else 1.0).passed
-    assert "not tight" in check.softmax_bound(lambda K, d: K / (K - 1)).message        # misses Radon
-    assert "not a valid upper bound" in check.softmax_bound(lambda K, d: 1.0).message   # below the ETF
-    assert "looser" in check.softmax_bound(lambda K, d: K / (K - 1) if K <= d + 1 else (1.0 if K <= 2 * d else 1.5)).message
-    assert not check.softmax_bound(lambda K, d: None).passed
-
-
-def test_messages_never_print_the_reference_distance():
-    # A wrong distance must not be told the certified value it should have returned.
-    x, V = np.array([2.0, 0.3]), np.stack([np.cos(np.arange(6) * np.pi / 3), np.sin(np.arange(6) * np.pi / 3)], 1)
-    truth = good_distance(x, V)
-    res = check.hull_distance(lambda x, V: 0.5 * good_distance(x, V))
+def test_messages_never_print_the_reference_value():
+    W = lesson02._polygon(5)
+    truth = rho(W)
+    res = check.rho_from_scratch(lambda W: 0.5 * rho(W))
     for digits in (f"{truth:.3f}", f"{truth:.4f}", f"{truth:.6f}"):
         assert digits not in res.message
 
 
+def cell24():
+    rows = {tuple(v) for i, j in itertools.combinations(range(4), 2) for a in (1, -1) for b in (1, -1)
+            for v in [[a if t == i else b if t == j else 0 for t in range(4)]]}
+    return np.array(sorted(rows)) / math.sqrt(2)
+
+
+def test_beat_the_gallery_judge():
+    from gnc_teach.gallery import gallery_code
+    assert abs(rho(cell24()) - 0.5) < 1e-12
+    assert check.beat_the_gallery(cell24)
+    stored = gallery_code("softmax", 24, 4).numpy()
+    assert lesson02.GALLERY_24_4 <= rho(stored) < lesson02.TARGET_24_4     # the stored code does not pass
+    failed(check.beat_the_gallery(lambda: stored), "Not yet")
+    failed(check.beat_the_gallery(lambda: 2 * cell24()), "unit vectors")
+    failed(check.beat_the_gallery(lambda: cell24()[:20]), "shape")
+
+
+GARBAGE = [None, 3, "abc", lambda *a: None, lambda *a: "abc", lambda *a: [[1, 2], [3]], lambda *a: (None, None),
+           lambda *a: 1 / 0, lambda *a: float("nan"), lambda *a: (np.full(3, np.nan), np.zeros(2)), lambda *a, b: 0]
+
+
+@pytest.mark.parametrize("name", ["hull_certificate", "rho_from_scratch", "beat_the_gallery"])
+def test_garbage_fails_without_crashing(name, capsys):
+    fn = getattr(check, name)
+    for g in GARBAGE:
+        r = fn(g)
+        assert not r.passed and r.message
+    out = capsys.readouterr().out
+    assert "✅" not in out and out.count("❌") == len(GARBAGE)
+
+
 def test_strict_mode_raises(monkeypatch):
     monkeypatch.setenv("GNC_TEACH_STRICT_CHECKS", "1")
-    with pytest.raises(AssertionError, match="hull_distance"):
-        check.hull_distance(lambda x, V: 0.0)
+    with pytest.raises(AssertionError, match="hull_certificate"):
+        check.hull_certificate(lambda x, V: 0.0)

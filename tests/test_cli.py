@@ -30,9 +30,7 @@ def test_tammes_float32(capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["code", "softmax", "--K", "1", "--d", "3"], "--K must be >= 2"),
     (["code", "softmax", "--K", "5", "--d", "3", "--s", "2"], "--s is the Riesz exponent"),
-    (["code", "softmax", "--K", "5", "--d", "3", "--seed", "-1"], "--seed must be >= 0"),
     (["code", "thomson", "--K", "5", "--d", "3", "--save", "/no/such/dir/W.npy"], "does not exist"),
 ])
 def test_bad_values_exit_2(argv, message, capsys):
@@ -41,18 +39,21 @@ def test_bad_values_exit_2(argv, message, capsys):
     assert message in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv", [
-    ["code", "softmax", "--K", "x", "--d", "3"],
-    ["code", "softmax", "--K", "0", "--d", "3"],
-    ["code", "softmax", "--d", "3"],
-    ["code", "cube", "--K", "5", "--d", "3"],
-    ["code", "thomson", "--K", "5", "--d", "3", "--s", "nan"],
+@pytest.mark.parametrize("argv,message", [
+    (["code", "softmax", "--K", "x", "--d", "3"], "--K must be an integer"),
+    (["code", "softmax", "--K", "0", "--d", "3"], "--K must be >= 2"),
+    (["code", "softmax", "--K", "1", "--d", "3"], "--K must be >= 2"),
+    (["code", "softmax", "--K", "5", "--d", "3", "--seed", "-1"], "--seed must be >= 0"),
+    (["code", "softmax", "--K", "5", "--d", "3", "--seed", str(2 ** 70)], "--seed must be <="),
+    (["code", "softmax", "--d", "3"], "--K"),
+    (["code", "cube", "--K", "5", "--d", "3"], "invalid choice"),
+    (["code", "thomson", "--K", "5", "--d", "3", "--s", "nan"], "--s must be"),
 ])
-def test_bad_arguments_argparse_exit_2(argv, capsys):
+def test_bad_arguments_argparse_exit_2(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
-    assert "error" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_budgeted_search_from_the_command_line(capsys):

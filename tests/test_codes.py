@@ -56,7 +56,7 @@ def test_softmax_closed_forms_sweep(K, d):
 # ----------------------------------------------------------------------------- d = 3 references
 @pytest.mark.parametrize("K", [4, 5, 6, 8, 12, 13])
 def test_softmax_d3_matches_tammes(K):
-    # numerically the softmax code coincides with the Tammes code for d = 3, K <= 16 (MATH.md §3)
+    # numerically the softmax code coincides with the Tammes code for d = 3, K <= 16 (lesson 02)
     res = codes.softmax_code(K, 3, seed=0)
     assert abs(res.rho - rho_tammes(K)) <= 1e-7
     assert res.certificate["kkt_residual"] <= 1e-6

@@ -75,6 +75,19 @@ def test_interrupt_returns_the_best_so_far():
     assert "interrupted" in stopped.summary()
 
 
+def test_a_real_ctrl_c_between_rounds_returns_the_best_so_far():
+    import signal
+
+    def press_ctrl_c(progress):
+        if progress.round == 2:
+            signal.raise_signal(signal.SIGINT)  # the solver's handler only sets the package's stop flag
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        stopped = codes.tammes_code(14, 3, effort=10, callback=press_ctrl_c, **WEAK)
+    assert stopped.interrupted and stopped.certificate["stopped_by"] == "interrupt" and stopped.rounds == 2
+    assert torch.equal(stopped.W, codes.tammes_code(14, 3, effort=2, **WEAK).W)
+
+
 def test_interrupt_in_the_first_round_is_raised(monkeypatch):
     def ctrl_c(*a, **k):
         raise KeyboardInterrupt

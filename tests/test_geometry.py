@@ -88,7 +88,7 @@ def test_simplex_etf_properties(K, extra, seed):
     P = W.T @ torch.linalg.pinv(W @ W.T) @ W
     assert torch.allclose(W.T @ W, K / (K - 1) * P, atol=1e-11)
     assert torch.allclose(P @ P, P, atol=1e-11) and abs(float(torch.trace(P)) - (K - 1)) < 1e-10
-    # the Welch bound is attained
+    # the simplex bound is attained
     assert abs(G.max_cos(W) - G.simplex_bound(K)) < 1e-12
     assert G.is_simplex_etf(W)
 
@@ -243,7 +243,7 @@ def test_gram_and_max_cos_are_rotation_invariant(K, d, seed, rot):
 
 @hyp
 @given(K=st.integers(2, 12), d=st.integers(1, 6), seed=seeds)
-def test_welch_bound_holds_for_random_configurations(K, d, seed):
+def test_simplex_bound_holds_for_random_configurations(K, d, seed):
     X = G.random_sphere(K, d, seed=seed, device="cpu")
     assert G.max_cos(X) >= G.simplex_bound(K) - 1e-12
 
@@ -257,3 +257,37 @@ def test_max_cos_is_scale_and_permutation_invariant(K, d, seed, scales):
     perm = torch.randperm(K, generator=torch.Generator().manual_seed(seed))
     assert abs(G.max_cos(s * X) - G.max_cos(X)) < 1e-12
     assert abs(G.max_cos(X[perm]) - G.max_cos(X)) < 1e-12
+
+
+@hyp
+@given(d=st.integers(1, 5), extra=st.integers(0, 4), seed=seeds)
+def test_orthoplex_bound_k_at_least_d_plus_2_has_a_nonnegative_cosine(d, extra, seed):
+    # Rankin: any d+2 unit vectors in R^d have two at cosine >= 0 (so the ETF's -1/(K-1) is far away)
+    X = G.random_sphere(d + 2 + extra, d, seed=seed, device="cpu")
+    assert G.max_cos(X) >= -1e-12
+
+
+def test_orthoplex_bound_is_attained_and_sharp():
+    assert G.max_cos(G.cross_polytope(3)[:5]) == 0.0              # {±e1, ±e2, e3}: K = d+2, max cos 0
+    assert G.max_cos(G.simplex_etf(4, 3)) < 0                     # K = d+1: negative is possible
+
+
+def test_perturb_moves_every_row_by_about_eps_and_keeps_unit_rows():
+    W = G.simplex_etf(5, 4, seed=1)
+    for eps in (1e-6, 1e-2):
+        V = G.perturb(W, eps, seed=3)
+        assert V.shape == W.shape and V.dtype == F64
+        assert float((V.norm(dim=1) - 1).abs().max()) < 1e-15
+        step = (V - W).norm(dim=1)
+        assert float(step.min()) > 0.99 * eps and float(step.max()) < 1.01 * eps
+        assert G.max_cos(V) > G.simplex_bound(5)                  # off the equality case, strictly
+    assert torch.equal(G.perturb(W, 1e-3, seed=3), G.perturb(W, 1e-3, seed=3))
+    with pytest.raises(ValueError, match="eps"):
+        G.perturb(W, -1.0)
+
+
+def test_cube_is_the_unit_cube_with_max_cos_one_third():
+    C = G.cube(device="cpu")
+    assert C.shape == (8, 3) and C.dtype == F64
+    assert float((C.norm(dim=1) - 1).abs().max()) < 1e-15
+    assert abs(G.max_cos(C) - 1 / 3) < 1e-15 and float(C.sum(0).norm()) < 1e-15

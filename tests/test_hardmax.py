@@ -74,9 +74,18 @@ def test_known_margins():
 
 
 def test_best_known_rho():
-    assert hm.best_known_rho(8, 3) == pytest.approx(0.7387961253)
+    assert hm.best_known_rho(8, 3) == pytest.approx(1 - 1 / (1 + 2 * math.sqrt(2)), abs=1e-10)
     assert hm.best_known_rho(4, 3) == pytest.approx(4 / 3)
+    assert hm.best_known_rho(100, 10) == pytest.approx(0.6684178501, abs=1e-10)
     assert hm.best_known_rho(40, 7) is None
+
+
+def test_rho_gap_bound():
+    assert hm.rho_gap_bound(8, 40, 0.1) == pytest.approx(0.1 * math.log(2 * 40 * 7))
+    with pytest.raises(ValueError, match="tau"):
+        hm.rho_gap_bound(8, 40, 0.0)
+    with pytest.raises(ValueError, match="N"):
+        hm.rho_gap_bound(8, 0, 0.1)
 
 
 def test_errors_name_the_parameter():

@@ -614,3 +614,16 @@ def test_perturbed_cross_polytopes_certify(d, engine):
                 det = one_vs_rest_distance(W, return_details=True)
             assert float(det.gap.max()) <= 1e-10, (seed, eps)
             assert float((det.lower - 1e-12 <= det.rho).all()) and float((det.rho <= det.upper + 1e-12).all())
+
+
+def test_rho_lower_bound_per_class_is_attained_exactly_at_self_dual_classes():
+    from gnc_teach import geometry
+    C = geometry.cube(device="cpu")
+    lb = rho_lower_bound(C, per_class=True)
+    assert lb.shape == (8,) and torch.allclose(lb, torch.full((8,), 2 / 3, dtype=torch.float64), atol=1e-15)
+    assert abs(float(lb.min()) - rho_lower_bound(C)) < 1e-15
+    W = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.6, -0.8]], dtype=torch.float64)
+    det = one_vs_rest_distance(W, return_details=True)
+    slack = det.rho - rho_lower_bound(W, per_class=True)
+    self_dual = (det.h / det.h.norm(dim=1, keepdim=True) - W).norm(dim=1) < 1e-10
+    assert (slack >= -1e-15).all() and torch.equal(slack < 1e-12, self_dual) and not self_dual.all()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from gnc_teach import geometry, metrics
+from gnc_teach import geometry, margins, metrics
 
 
 def collapsed(W, n):
@@ -141,3 +141,37 @@ def test_accepts_numpy_and_float32():
     y = np.repeat(np.arange(4), 3)
     assert isinstance(metrics.nc1(H, y), float)
     assert metrics.class_means(torch.as_tensor(H), torch.as_tensor(y)).dtype == torch.float64
+
+
+# ------------------------------------------------------------------ GNC3: centred, uncentred, margin
+def _cross5():
+    """{±e1, ±e2, e3}: a proved-optimal softmax code for K = 5, d = 3 (rho = 1, the upper bound)."""
+    return torch.tensor([[1., 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1]], dtype=torch.float64)
+
+
+def test_gnc3_centred_is_positive_at_an_exact_optimum_where_the_theory_metrics_vanish():
+    W, y = _cross5(), torch.arange(5).repeat(3)
+    H = W[y]                                                     # every feature equal to its row
+    # mu_G = e3/5, so 4 classes have cos(e_i, e_i - e3/5) = 5/sqrt(26): gnc3 = (4/5)(1 - 5/sqrt(26))
+    assert metrics.gnc3(W, H, y) == pytest.approx(0.8 * (1 - 5 / math.sqrt(26)), abs=1e-15)
+    assert metrics.gnc3(W, H, y) == pytest.approx(0.0155354594, abs=1e-10)
+    assert metrics.gnc3_uncentred(W, H, y) == pytest.approx(0.0, abs=1e-15)
+    assert metrics.gnc3_margin(W, H, y) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_gnc3_uncentred_and_margin_detect_a_misaligned_class():
+    W, y = _cross5(), torch.arange(5)
+    H = W.clone()
+    H[4] = torch.tensor([0.6, 0.0, 0.8], dtype=torch.float64)   # class e3 tilted by acos(0.8)
+    per = metrics.gnc3_uncentred(W, H, y, per_class=True)
+    assert per.shape == (5,) and per[4] == pytest.approx(0.2, abs=1e-15) and float(per[:4].abs().max()) < 1e-15
+    assert metrics.gnc3_margin(W, H, y) == pytest.approx(0.2 / 5, abs=1e-15)   # h*_k = w_k for this code
+
+
+def test_gnc3_margin_uses_the_margin_direction_not_the_row():
+    W = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.6, -0.8]], dtype=torch.float64)
+    y = torch.arange(4)
+    det = margins.one_vs_rest_distance(W, return_details=True)
+    H = det.h / det.h.norm(dim=1, keepdim=True)                 # features at the margin directions
+    assert metrics.gnc3_margin(W, H, y) == pytest.approx(0.0, abs=1e-14)
+    assert metrics.gnc3_uncentred(W, H, y) > 1e-3               # h*_k != w_k here: rho_k > 1 - max cos

@@ -1,4 +1,6 @@
 """Device/dtype resolution and boundary validation (gnc_teach._tensor)."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -109,3 +111,31 @@ def test_compiled_kernels_fall_back_to_none():
     from gnc_teach._tensor import compiled_kernels
     assert compiled_kernels("_solvers.active_set") is not None      # numba is installed in the test environment
     assert compiled_kernels("no_such_kernels") is None       # an import failure means: use the torch path
+
+
+def test_seed_pair_vector_rules():
+    from gnc_teach._tensor import SEED_MAX, as_vector, check_pair, check_seed
+    assert check_seed(0) == 0 and check_seed(SEED_MAX) == SEED_MAX and check_seed(np.int64(5)) == 5
+    for bad, exc in [(-1, ValueError), (SEED_MAX + 1, ValueError), (1.5, TypeError), (True, TypeError)]:
+        with pytest.raises(exc, match="seed"):
+            check_seed(bad)
+    assert check_pair((0.05, 1e-4), "lr", example="(0.05, 1e-4)") == (0.05, 1e-4)
+    for bad, exc in [(0.1, TypeError), ((0.1,), TypeError), ("ab", TypeError), ((float("nan"), 1), ValueError)]:
+        with pytest.raises(exc, match=r"lr"):
+            check_pair(bad, "lr", example="(0.05, 1e-4)")
+    assert torch.equal(as_vector([1, 2], "b", n=2), torch.tensor([1.0, 2.0], dtype=torch.float64))
+    for bad in ([1.0], [[1.0, 2.0]], [float("inf"), 0.0]):
+        with pytest.raises(ValueError, match="b "):
+            as_vector(bad, "b", n=2)
+
+
+def test_unit_rows_and_power_of_two_scale_are_exact_for_ordinary_rows():
+    from gnc_teach._tensor import power_of_two_scale, unit_rows
+    A = torch.randn(50, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert torch.equal(unit_rows(A, "A"), A / A.norm(dim=1, keepdim=True))      # bit for bit
+    for c in (1e160, 1e-200):
+        assert torch.allclose(unit_rows(c * A, "A"), A / A.norm(dim=1, keepdim=True), atol=1e-15)
+        s = power_of_two_scale(c * A)
+        assert 0.5 <= float((c * A).abs().max()) / s < 1 and math.frexp(s)[0] == 0.5   # an exact power of 2
+    with pytest.raises(ValueError, match="A has a zero row"):
+        unit_rows(torch.zeros(2, 3), "A")

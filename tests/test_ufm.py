@@ -7,7 +7,7 @@ import torch
 from gnc_teach import metrics
 from gnc_teach.models import ufm
 
-ANTIPRISM_RHO = 0.73880  # square antiprism, the best known d=3, K=8 softmax code (MATH.md §3)
+ANTIPRISM_RHO = 0.73880  # square antiprism, the best known d=3, K=8 softmax code (lesson 03)
 
 
 def test_train_ufm_collapses_to_simplex_etf():

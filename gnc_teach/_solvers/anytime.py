@@ -4,7 +4,9 @@ A search is a first round (the solver's batched restarts and exact polish) follo
 of global moves (a fresh batch of restarts, or basin hops from the best code: perturb, descend again,
 polish, keep if better). It stops when the time budget is spent, after ``effort`` further rounds, once
 the objective reaches ``target``, when the callback asks, or on Ctrl-C; it returns the best code found
-and how it was found. Every round draws its random numbers from (seed, round), so the sequence of
+and how it was found. Ctrl-C is the package's stop flag (:mod:`gnc_teach._stop`: the solvers are
+``@interruptible``): a round in progress is dropped at its next :func:`check_time`, the first round ends
+early with the best restart so far. Every round draws its random numbers from (seed, round), so the sequence of
 rounds does not depend on the clock: a run that completes more rounds never returns a worse code.
 """
 from __future__ import annotations
@@ -14,15 +16,20 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .._stop import current_stop
+
 __all__ = ["OutOfTime", "Candidate", "Progress", "check_time", "search", "check_budget"]
 
 
 class OutOfTime(Exception):
-    """Raised inside a round when the deadline has passed: the unfinished round is dropped."""
+    """Raised inside a round when the deadline has passed (or Ctrl-C was pressed): the unfinished round
+    is dropped."""
 
 
 def check_time(deadline) -> None:
-    if deadline is not None and time.perf_counter() > deadline:
+    """Raise :class:`OutOfTime` inside a round (``deadline`` not None) once it has passed or Ctrl-C was
+    pressed. The first round runs with ``deadline=None`` and honours Ctrl-C through the stop flag itself."""
+    if deadline is not None and (time.perf_counter() > deadline or current_stop()()):
         raise OutOfTime
 
 
@@ -91,7 +98,9 @@ def search(first, next_round, *, maximise: bool, budget=None, effort=None, targe
     ``(best Candidate, SearchInfo)``. Ctrl-C during the first round is re-raised (nothing to return yet).
     """
     t0 = time.perf_counter()
-    deadline = None if budget is None else t0 + budget
+    # rounds after the first always get a deadline (inf without a budget), so they also stop on Ctrl-C
+    deadline = math.inf if budget is None else t0 + budget
+    stop = current_stop()
     sign = 1.0 if maximise else -1.0
     info = SearchInfo()
     bar = _bar(progress, budget, effort, desc)
@@ -113,13 +122,13 @@ def search(first, next_round, *, maximise: bool, budget=None, effort=None, targe
             if effort is not None and r >= effort:
                 info.stopped_by = "effort"
                 break
-            if deadline is not None and time.perf_counter() >= deadline:
-                info.stopped_by = "budget"
+            if stop() or time.perf_counter() >= deadline:
+                info.stopped_by = "interrupt" if stop.interrupted else "budget"
                 break
             try:
                 cand, move = next_round(r, best, deadline)
             except OutOfTime:
-                info.stopped_by = "budget"
+                info.stopped_by = "interrupt" if stop.interrupted else "budget"
                 break
             r += 1
             info.rounds, info.restarts, info.hops = r, info.restarts + cand.restarts, info.hops + cand.hops
@@ -138,6 +147,7 @@ def search(first, next_round, *, maximise: bool, budget=None, effort=None, targe
     finally:
         if bar is not None:
             bar.close()
+    info.interrupted = info.interrupted or stop.interrupted
     info.seconds = time.perf_counter() - t0
     return best, info
 

@@ -2,7 +2,7 @@
 
 * softmax codes: the max-min program ``max t  s.t.  <w_k - w_j, h_k> >= t,  ||w_k|| = 1, ||h_k|| <= 1``
   restricted to the near-binding pairs (k, j), solved with SLSQP and re-evaluated exactly
-  (its optimal value is rho*(d, K), MATH.md §3 margin duality);
+  (its optimal value is rho*(K, d), by margin duality);
 * Tammes codes: ``min s  s.t.  <x_i, x_j> <= s,  ||x_i|| = 1`` on the near-binding pairs;
 * Thomson/Riesz: L-BFGS on ``E_s(Y / ||Y||)`` with unconstrained ``Y``.
 

@@ -6,7 +6,7 @@ retraction ``x -> x/||x||``. Temperatures and step sizes are annealed geometrica
 
 Smooth surrogates (all *maximised*):
 
-* softmax codes (MATH.md §3, HardMax): ``f_tau(W, H) = -tau log sum_{k != j} exp(-m_kj / tau)`` with the
+* softmax codes (HardMax, lesson 03): ``f_tau(W, H) = -tau log sum_{k != j} exp(-m_kj / tau)`` with the
   margins ``m_kj = <w_k - w_j, h_k>`` and unit per-class directions ``h_k``. Then
   ``min m - tau log(K(K-1)) <= f_tau <= min m`` and ``max_{W,H} min m = rho*(d, K)`` (margin duality), so
   annealing tau -> 0 targets the softmax code.
@@ -22,12 +22,20 @@ import math
 
 import torch
 
-__all__ = ["softmin_margins", "riesz_energy_grad", "riemannian_adam", "normalize"]
+from .._stop import tick
+
+__all__ = ["softmin_margins", "riesz_energy_grad", "riemannian_adam", "normalize", "tangent"]
 
 
 def normalize(X: torch.Tensor) -> torch.Tensor:
     """Rows of ``X`` scaled to unit norm (the retraction onto the sphere)."""
     return X / X.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(X.dtype).tiny)
+
+
+def tangent(X: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """``G`` projected row by row onto the tangent spaces of the sphere at the unit rows of ``X``:
+    ``g_i - <g_i, x_i> x_i`` (any leading batch shape). The Riemannian gradient of every sphere solver."""
+    return G - (G * X).sum(-1, keepdim=True) * X
 
 
 def softmin_margins(W: torch.Tensor, H: torch.Tensor, tau: float, *, chunk: int = 2048):
@@ -104,12 +112,14 @@ def riesz_energy_grad(X: torch.Tensor, s: float, *, chunk: int = 2048):
 
 
 def riemannian_adam(X: torch.Tensor, ascent, *, steps: int, lr=(0.05, 1e-4), tau=(0.1, 1e-3),
-                    betas=(0.9, 0.999), progress=None) -> torch.Tensor:
+                    betas=(0.9, 0.999), progress=None, stop=None) -> torch.Tensor:
     """Maximise with Riemannian Adam on unit rows. ``ascent(X, tau) -> gradient (R, m, d)``.
 
     ``lr`` and ``tau`` are ``(start, end)`` pairs interpolated geometrically over ``steps``; a start
     temperature may be a ``(R,)`` tensor (one per restart: different restarts explore differently);
-    ``progress`` is an optional tqdm-like object with ``update(1)``.
+    ``progress`` is an optional tqdm-like object with ``update(1)``; ``stop`` an optional callable
+    asked after every step (:class:`gnc_teach._stop.Stop`): when it returns True the current iterate
+    is returned.
     """
     X = normalize(X)
     m = torch.zeros_like(X)
@@ -121,11 +131,11 @@ def riemannian_adam(X: torch.Tensor, ascent, *, steps: int, lr=(0.05, 1e-4), tau
         tau_t = tau[0] * (tau[1] / tau[0]) ** f
         lr_t = lr[0] * (lr[1] / lr[0]) ** f
         G = ascent(X, tau_t)
-        G = G - (G * X).sum(-1, keepdim=True) * X          # tangent projection
+        G = tangent(X, G)
         m = b1 * m + (1 - b1) * G
         v = b2 * v + (1 - b2) * G * G
         step = (m / (1 - b1 ** (t + 1))) / ((v / (1 - b2 ** (t + 1))).sqrt() + eps)
         X = normalize(X + lr_t * step)
-        if progress is not None:
-            progress.update(1)
+        if tick(progress, stop):
+            break
     return X

@@ -1,7 +1,11 @@
 """Self-checks for lesson 01 (the simplex ETF and neural collapse).
 
-Each check takes the student's function, runs it on a few inputs, and tests properties (norms, Gram
-entries, invariances, known bounds) in float64. Results may be torch tensors, numpy arrays or lists.
+* :func:`ufm_training` — a from-scratch trainer of the weight-decay UFM, compared with the global minimum
+  that the package's ``train_ufm`` reaches (its value, computed from the lesson's one-parameter family,
+  agrees with ``train_ufm`` to ~1e-16; tests/test_check_lesson01.py checks that);
+* :func:`spread_points` — the judge of the open-ended task: K unit vectors with a small largest cosine.
+
+Each check computes what it compares in float64 itself; results may be torch tensors, numpy arrays or lists.
 """
 from __future__ import annotations
 
@@ -10,199 +14,109 @@ import math
 import numpy as np
 import torch
 
-from .. import geometry, metrics
-from ._core import Fail, as_array, as_scalar, call_student, checker
+from .. import geometry
+from ._core import Fail, as_array, call_student, checker
 
-__all__ = ["simplex_etf", "welch_gap", "class_means", "nc1", "spread_points"]
+__all__ = ["ufm_training", "spread_points", "UFM_CASES", "SPREAD_TARGETS"]
 
-TOL = 1e-6  # float64 answers are exact to ~1e-12; 1e-6 also accepts a careful float32 answer
-REL = 1e-4  # relative tolerance for NC1, whose float32 value loses digits to the pseudo-inverse
-
-
-def _rng(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-# ------------------------------------------------------------------------------ the simplex ETF
-@checker
-def simplex_etf(fn):
-    """``fn(K, d)`` must return a ``(K, d)`` simplex ETF for d >= K-1 and raise ValueError for d < K-1."""
-    for K, d in [(2, 1), (3, 2), (4, 3), (5, 4), (3, 5), (6, 8)]:
-        what = f"your function({K}, {d})"
-        W = as_array(call_student(fn, K, d), what, (K, d))
-        norms = np.linalg.norm(W, axis=1)
-        k = int(np.argmax(np.abs(norms - 1)))
-        if abs(norms[k] - 1) > TOL:
-            raise Fail(f"rows are not unit vectors: for K={K}, d={d} row {k} has norm {norms[k]:.3g}. "
-                       "Hint: find the constant that scales the rows to length 1.")
-        s = np.linalg.norm(W.sum(axis=0))
-        if s > TOL:
-            raise Fail(f"for K={K}, d={d} the rows do not sum to zero (‖Σ w_k‖ = {s:.3g}). "
-                       "Hint: an ETF is centred; subtract the mean of the standard basis vectors.")
-        G = W @ W.T
-        off = G - np.diag(np.diag(G))
-        err = np.abs(off + 1 / (K - 1)) * (1 - np.eye(K))
-        j, k = np.unravel_index(np.argmax(err), err.shape)
-        if err[j, k] > TOL:
-            raise Fail(f"for K={K}, d={d} rows {j} and {k} have inner product {G[j, k]:.4g}, but "
-                       f"every distinct pair of an ETF has inner product -1/(K-1) = {-1 / (K - 1):.4g}. "
-                       "Hint: the rows of the centred identity I_K - 11ᵀ/K all make the same angle.")
-    for K, d in [(5, 3), (4, 1)]:
-        try:
-            fn(K, d)
-        except ValueError as exc:
-            if not str(exc).strip():
-                raise Fail(f"your function({K}, {d}) raises ValueError without a message. Hint: "
-                           "say why, e.g. which d would work.") from None
-            continue
-        except NotImplementedError:
-            raise Fail("not implemented yet: replace the `raise NotImplementedError` stub.") from None
-        except Exception as exc:
-            raise Fail(f"your function({K}, {d}) raised {type(exc).__name__}; for d < K-1 raise a "
-                       "ValueError that says why no simplex ETF exists.") from None
-        raise Fail(f"your function({K}, {d}) returned a result, but no simplex ETF of {K} vectors "
-                   f"exists in R^{d}. Hint: raise ValueError when d < K-1 (the rank argument).")
-    return "unit rows, zero sum, Gram off-diagonals -1/(K-1) for 6 (K, d); ValueError for d < K-1."
+#: (K, d, n, lam_W, lam_H) of the UFM check: d = K-1, d > K-1, unequal weight decays, above the threshold
+UFM_CASES = [(4, 3, 5, 5e-3, 5e-3), (3, 5, 4, 1e-2, 1e-2), (4, 6, 3, 1e-2, 1e-3), (4, 3, 5, 0.2, 0.2)]
+OBJECTIVE_TOL = 1e-8   # the trainer must reach the minimum value to this (absolute; values are O(1))
+#: (K, d) -> the largest cosine the judge accepts, and what is known there
+SPREAD_TARGETS = {
+    (4, 3): (-1 / 3 + 1e-6, "the simplex ETF reaches Rankin's bound -1/3"),
+    (6, 3): (1e-6, "the octahedron reaches the orthoplex bound 0"),
+    (8, 3): (0.2620, "the best known value is 0.26120 (a square antiprism)"),
+    (13, 3): (0.5460, "the best known value is 0.54264 (Tammes' problem for 13 points)"),
+}
 
 
-# ------------------------------------------------------------------------------ the Welch bound
-def _max_cos(W: torch.Tensor) -> float:
-    return geometry.max_cos(W)
+# ------------------------------------------------------------------------------ the weight-decay UFM
+def ufm_objective(W, H, n: int, lam_W: float, lam_H: float) -> float:
+    """(1/N) Σ_i CE(W h_i, y_i) + λ_W/2 ‖W‖² + λ_H/2 ‖H‖² for class-major labels (n per class), float64."""
+    W, H = torch.as_tensor(W, dtype=torch.float64), torch.as_tensor(H, dtype=torch.float64)
+    y = torch.arange(W.shape[0]).repeat_interleave(n)
+    ce = torch.nn.functional.cross_entropy(H @ W.T, y)
+    return float(ce + lam_W / 2 * W.pow(2).sum() + lam_H / 2 * H.pow(2).sum())
+
+
+def ufm_minimum(K: int, n: int, lam_W: float, lam_H: float) -> float:
+    """The global minimum value of the weight-decay UFM with d >= K-1 (lesson 01, §5): the minimum over t >= 0
+    of log(1 + (K-1) e^{-K t/(K-1)}) + K sqrt(λ_W λ_H n) t, a convex function of one variable."""
+    s = K * math.sqrt(lam_W * lam_H * n)
+
+    def f(t):
+        return math.log1p((K - 1) * math.exp(-K * t / (K - 1))) + s * t
+
+    def df(t):
+        e = (K - 1) * math.exp(-K * t / (K - 1))
+        return s - K / (K - 1) * e / (1 + e)
+
+    if df(0.0) >= 0:
+        return f(0.0)
+    lo, hi = 0.0, 1.0
+    while df(hi) < 0:
+        hi *= 2
+    for _ in range(200):   # bisection on the derivative: exact to rounding
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if df(mid) < 0 else (lo, mid)
+    return f((lo + hi) / 2)
+
+
+def _pair(out, K, d, N, what):
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Fail(f"{what} should return a pair (W, H), got {type(out).__name__}"
+                   f"{'' if not isinstance(out, (tuple, list)) else f' of length {len(out)}'}.")
+    return as_array(out[0], f"the W of {what}", (K, d)), as_array(out[1], f"the H of {what}", (N, d))
 
 
 @checker
-def welch_gap(fn):
-    """``fn(W)`` for a ``(K, d)`` tensor: max_{j != k} cos(w_j, w_k) - (-1/(K-1)) (>= 0, 0 iff ETF)."""
-    cases = []
-    for i, (K, d) in enumerate([(3, 2), (5, 3), (10, 4), (4, 6)]):
-        X = torch.randn(K, d, generator=_rng(i), dtype=torch.float64)
-        X = X * (0.5 + torch.rand(K, 1, generator=_rng(100 + i), dtype=torch.float64))  # not unit
-        cases.append(X)
-    for X in cases:
-        K = X.shape[0]
-        got = as_scalar(call_student(fn, X.clone()), f"your function on a ({K}, {X.shape[1]}) input")
-        ref = _max_cos(X) + 1 / (K - 1)
-        if abs(got - ref) <= TOL:
-            continue
-        G = X @ X.T
-        inner = float((G - torch.diag(torch.full((K,), math.inf, dtype=G.dtype))).max())
-        if abs(got - (1 + 1 / (K - 1))) <= TOL:
-            raise Fail("your gap is 1 + 1/(K-1) for every input: the diagonal cos(w_k, w_k) = 1 crept "
-                       "into the maximum. Hint: only pairs j != k count.")
-        if abs(got - (inner + 1 / (K - 1))) <= TOL:
-            raise Fail("your gap is right for unit rows only: the input rows are not normalised. "
-                       "Hint: use cosines, i.e. normalise the rows first.")
-        if abs(got - (ref - 2 / (K - 1))) <= TOL:
-            raise Fail("sign slip: the bound is -1/(K-1), and the gap is max cos minus the bound.")
-        if got < -TOL:
-            raise Fail(f"your gap is negative ({got:.3g}) for a random ({K}, {X.shape[1]}) input, "
-                       "which the Welch bound forbids. Hint: max, not min, over the pairs.")
-        raise Fail(f"your gap {got:.4g} is wrong for a random ({K}, {X.shape[1]}) input. Hint: the "
-                   "largest cosine over distinct pairs, minus -1/(K-1).")
-    for K, d in [(4, 3), (5, 7)]:
-        W = geometry.simplex_etf(K, d, seed=K)
-        got = as_scalar(call_student(fn, W.clone()), f"your function on a ({K}, {d}) simplex ETF")
-        if abs(got) > TOL:
-            raise Fail(f"on a rotated simplex ETF (K={K}, d={d}) your gap is {got:.3g}, not 0.")
-    return "nonnegative on random configurations, 0 on simplex ETFs, scale-invariant."
-
-
-# ------------------------------------------------------------------------------ NC1
-def _features(seed, K, d, n, *, unequal=False):
-    g = _rng(seed)
-    M = 3 * torch.randn(K, d, generator=g, dtype=torch.float64)
-    counts = [n + (k if unequal else 0) for k in range(K)]
-    y = torch.cat([torch.full((c,), k, dtype=torch.long) for k, c in enumerate(counts)])
-    y = y[torch.randperm(len(y), generator=g)]  # labels in no particular order
-    H = M[y] + torch.randn(len(y), d, generator=g, dtype=torch.float64)
-    return H, y
-
-
-@checker
-def class_means(fn):
-    """``fn(H, y)`` for ``H (N, d)``, labels ``y (N,)`` in 0..K-1: the ``(K, d)`` class means, row k = class k."""
-    for seed, (K, d, n) in enumerate([(3, 2, 4), (5, 3, 6), (4, 7, 3)]):
-        H, y = _features(seed, K, d, n, unequal=True)
-        what = f"your function on N={len(y)} features of K={K} classes in R^{d}"
-        M = as_array(call_student(fn, H.clone(), y.clone()), what, (K, d))
-        ref = metrics.class_means(H, y).numpy()
-        if np.allclose(M, ref, atol=1e-5, rtol=1e-5):
-            continue
-        counts = np.bincount(y.numpy(), minlength=K)[:, None]
-        if np.allclose(M, ref * counts, atol=1e-6):
-            raise Fail("you returned class sums: divide by the number of samples of each class.")
-        if np.allclose(M, H.numpy().mean(0), atol=1e-6):
-            raise Fail("every row is the global mean: average only the rows of H with label k.")
-        if np.allclose(np.sort(M, axis=0), np.sort(ref, axis=0), atol=1e-6):
-            raise Fail("the rows are the class means in the wrong order: row k must be class k.")
-        raise Fail(f"row {int(np.argmax(np.abs(M - ref).max(1)))} is not the mean of its class "
-                   "(classes have unequal sizes and the labels are shuffled). Hint: H[y == k].")
-    return "row k is the mean of class k (shuffled labels, unequal class sizes)."
-
-
-@checker
-def nc1(fn):
-    """``fn(H, y)``: NC1 = tr(Σ_W Σ_B^†)/K, with Σ_W = (1/N) Σ_i (h_i - μ_{y_i})(·)ᵀ, Σ_B = (1/K) Σ_k (μ_k - μ_G)(·)ᵀ."""
-    for seed, (K, d, n) in enumerate([(4, 3, 5), (3, 6, 4), (6, 5, 3)]):
-        H, y = _features(10 + seed, K, d, n)
-        what = f"your function on K={K} balanced classes in R^{d}"
-        singular = ". Hint: when d > K-1, Σ_B is singular; use the pseudo-inverse." if d > K - 1 else ""
-        try:
-            got = as_scalar(call_student(fn, H.clone(), y.clone()), what)
-        except Fail as exc:
-            raise Fail(f"{exc}{singular if 'raised' in str(exc) else ''}") from None
-        ref = metrics.nc1(H, y)
-        if math.isclose(got, ref, rel_tol=REL, abs_tol=1e-9):
-            continue
-        ratio = got / ref
-        if math.isclose(ratio, K, rel_tol=1e-6):
-            raise Fail(f"{what} is off by a factor K: the trace is divided by K.")
-        if any(math.isclose(ratio, r, rel_tol=1e-6) for r in
-               (K / (K - 1), (K - 1) / K, n * K / (n * K - 1), (n * K - 1) / (n * K))):
-            raise Fail(f"{what} is off by a small factor: Σ_W and Σ_B use 1/N and 1/K, "
-                       "not an unbiased 1/(N-1) or 1/(K-1).")
-        if d > K - 1 and (abs(got) > 1e6 * max(ref, 1) or got < 0):
-            raise Fail(f"{what} gives {got:.3g}: when d > K-1 the matrix Σ_B is singular. "
-                       "Hint: use the pseudo-inverse (torch.linalg.pinv), not the inverse.")
-        raise Fail(f"{what} gives {got:.4g}, which is not tr(Σ_W Σ_B^†)/K. Hint: centre the class "
-                   "means at the global mean for Σ_B, and use h_i - μ_{y_i} for Σ_W.")
-    # Properties: zero for collapsed features, invariant to rotation, scale and translation.
-    H, y = _features(20, 4, 3, 5)
-    M = metrics.class_means(H, y)
-    if abs(as_scalar(call_student(fn, M[y].clone(), y.clone()), "NC1 of collapsed features")) > 1e-6:
-        raise Fail("when every feature equals its class mean (full collapse) NC1 must be 0.")
-    Q = geometry.random_rotation(3, seed=1)
-    moved = 2.5 * H @ Q.T + torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
-    a = as_scalar(call_student(fn, H.clone(), y.clone()), "NC1")
-    b = as_scalar(call_student(fn, moved, y.clone()), "NC1 of rotated, scaled, shifted features")
-    if not math.isclose(a, b, rel_tol=REL):
-        raise Fail("NC1 changed when the features were rotated, scaled and shifted; it must not.")
-    return "matches tr(Σ_W Σ_B^†)/K for d = K-1 and d > K-1; 0 under collapse; invariant."
+def ufm_training(fn):
+    """``fn(K, d, n, lam_W, lam_H, seed=0)`` must return ``(W (K, d), H (K n, d))`` (rows of H class-major: n
+    rows of class 0, then class 1, ...) at the global minimum of the weight-decay UFM: within 1e-8 of its
+    value, on every case of :data:`UFM_CASES`; below the weight-decay threshold the rows of W then form a
+    simplex ETF."""
+    for K, d, n, lam_W, lam_H in UFM_CASES:
+        what = f"your function({K}, {d}, {n}, {lam_W:g}, {lam_H:g})"
+        W, H = _pair(call_student(fn, K, d, n, lam_W, lam_H, seed=0), K, d, K * n, what)
+        value, best = ufm_objective(W, H, n, lam_W, lam_H), ufm_minimum(K, n, lam_W, lam_H)
+        if value > best + OBJECTIVE_TOL:
+            if abs(value - math.log(K)) < 1e-6 and best < math.log(K) - 1e-3:
+                raise Fail(f"{what}: your model collapsed to W = H = 0 (objective log K), but here the minimum "
+                           f"is {best:.6f} < log K. Hint: the weight decay is below the threshold.")
+            by_class = np.argsort((H @ W.T).argmax(1), kind="stable")   # rows sorted by predicted class
+            hint = (" Hint: the rows of H must be class-major (n of class 0, then n of class 1, ...)."
+                    if ufm_objective(W, H[by_class], n, lam_W, lam_H) <= best + OBJECTIVE_TOL else
+                    " Hint: compare your objective with the lesson's (mean cross-entropy, λ/2 ‖·‖²), and train "
+                    "until it stops changing.")
+            raise Fail(f"{what} ends at objective {value:.10f}, {value - best:.1e} above the global minimum "
+                       f"{best:.10f} (what train_ufm reaches).{hint}")
+        if K * math.sqrt(lam_W * lam_H * n) < 1:   # below the threshold: an ETF, up to the precision reached
+            err = float((geometry.gram(geometry.normalize_rows(torch.as_tensor(W))) -
+                         geometry.gram(geometry.simplex_etf(K))).abs().max())
+            if err > 1e-3:
+                raise Fail(f"{what} reaches the minimum value but its classifier is {err:.1e} away from a simplex "
+                           "ETF; that cannot happen at a global minimum. Hint: return the trained W, not a copy "
+                           "of an earlier one.")
+    return (f"reaches the global minimum (to {OBJECTIVE_TOL:g}) on {len(UFM_CASES)} settings, below and above the "
+            "weight-decay threshold.")
 
 
 # ------------------------------------------------------------------------------ spreading points
 @checker
 def spread_points(fn):
-    """``fn(K, d)``: K unit vectors in R^d with small max cosine (found by optimisation).
-
-    Passes when the optimiser reaches the Welch bound -1/(K-1) (within 0.02) where a simplex ETF
-    exists, and stays within 0.1 of the best possible value 0 for K=5, d=3 (where no ETF exists).
-    """
-    found = {}
-    for K, d in [(3, 2), (4, 3), (5, 3)]:
-        W = as_array(call_student(fn, K, d), f"your function({K}, {d})", (K, d))
-        norms = np.linalg.norm(W, axis=1)
-        if np.abs(norms - 1).max() > 1e-4:
-            raise Fail(f"for K={K}, d={d} the rows are not unit vectors (norms {norms.min():.3g}.."
-                       f"{norms.max():.3g}). Hint: normalise the rows after each step and at the end.")
-        found[K, d] = c = geometry.max_cos(torch.from_numpy(W))
-        bound = -1 / (K - 1)
-        if K <= d + 1 and c > bound + 0.02:
-            raise Fail(f"for K={K}, d={d} your points have max cos {c:.3f}, but an ETF reaches "
-                       f"{bound:.3f}. Hint: more steps, a sharper soft-max, or another start.")
-    c = found[5, 3]
-    if c > 0.1:
-        raise Fail(f"for K=5, d=3 your max cos is {c:.3f}; much better configurations exist. "
-                   "Hint: more steps, or several random starts.")
-    return (f"reaches the Welch bound for K ≤ d+1; for K=5, d=3 max cos = {c:.3f} > -1/4 = bound: "
-            "no ETF there.")
+    """The judge of the open-ended task: ``fn(K, d)`` must return K unit vectors in R^d whose largest
+    pairwise cosine is at most the target of :data:`SPREAD_TARGETS` for every (K, d) there."""
+    found = []
+    for (K, d), (target, known) in SPREAD_TARGETS.items():
+        what = f"your function({K}, {d})"
+        W = as_array(call_student(fn, K, d), what, (K, d))
+        err = float(np.abs(np.linalg.norm(W, axis=1) - 1).max())
+        if err > 1e-6:
+            raise Fail(f"{what}: the rows are not unit vectors (largest | ‖w_k‖ - 1 | = {err:.1e}).")
+        c = geometry.max_cos(torch.from_numpy(W))
+        if c > target:
+            raise Fail(f"{what}: largest cosine {c:.5f}; the judge accepts at most {target:.5f} ({known}). "
+                       "Not yet: keep improving your search.")
+        found.append(f"{K}/{d}: {c:+.5f}")
+    return "largest cosines " + ", ".join(found) + ": every target met."

@@ -1,7 +1,7 @@
 """Static matplotlib views of codes, Gram matrices and training histories.
 
 Every function takes ``ax=None`` (a new figure is made when omitted), labels every axis and returns
-the axes. Codes are ``(K, d)`` arrays/tensors with row k = class k (MATH.md §0).
+the axes. Codes are ``(K, d)`` arrays/tensors with row k = class k.
 """
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .._tensor import as_matrix
+from .._memory import check_memory
+from .._tensor import as_matrix, check_int
 
 __all__ = ["plot_code", "plot_gram", "plot_history", "plot_margin_distribution", "plot_hull_distance",
            "plot_bounds"]
@@ -86,6 +87,9 @@ def plot_gram(W, ax=None, *, normalize: bool = True, title: str | None = None, a
     with a colourbar. ``annotate`` writes the values in the cells (default: when K <= 6)."""
     X = _numpy(W)
     K = X.shape[0]
+    # the Gram matrix, its normalised copy and matplotlib's RGBA image of it
+    check_memory(3 * 8 * K * K, what=f"plot_gram (K={K}, a K x K matrix)",
+                 fix="Plot a subset of the rows (a K x K heatmap is unreadable beyond a few hundred classes).")
     if normalize:
         nrm = np.linalg.norm(X, axis=1, keepdims=True)
         if (nrm == 0).any():
@@ -154,7 +158,11 @@ def plot_margin_distribution(margins, taus, ax=None, *, rho=None, rho_best=None,
     jittered samples per τ, the run's ρ(W) as a short bar (``rho``, optional) and the best known ρ as a
     dashed line (``rho_best``, optional). ``margins``: one 1-D array/tensor per τ in ``taus``.
     """
-    taus = [float(t) for t in taus]
+    try:
+        taus = [float(t) for t in taus]
+    except (TypeError, ValueError):
+        raise TypeError(f"taus must be a sequence of numbers (one temperature per margins array), got "
+                        f"{taus!r}.") from None
     data = [np.asarray(m.detach().cpu() if hasattr(m, "detach") else m, dtype=float).reshape(-1) for m in margins]
     if len(data) != len(taus) or not data or any(m.size == 0 for m in data):
         raise ValueError(f"margins must hold one non-empty array per tau: got {len(data)} arrays for "
@@ -194,7 +202,8 @@ def plot_hull_distance(W, k: int, ax=None, *, h=None, annotate: bool = True, det
     if W.shape[1] != 2:
         raise ValueError(f"plot_hull_distance draws 2-D codes; W must have shape (K, 2), got {W.shape}.")
     K = W.shape[0]
-    if not 0 <= int(k) < K:
+    k = check_int(k, "k", minimum=0)
+    if k >= K:
         raise ValueError(f"k={k} is not a class of W with K={K} rows; use 0 <= k < K.")
     if ax is None:
         _, ax = _plt().subplots(figsize=(4.2, 4.2))
@@ -238,6 +247,10 @@ def plot_bounds(table, ax=None):
     """Computed rho against the bounds for each d of ``table`` = {d: dict(K, rho, lower, upper)} (arrays
     over K), e.g. from :func:`gnc_teach.gallery.bounds_table`: upper bound K/(K-1) (K <= d+1) or 1
     (K >= d+2, Radon) as a line, best-found rho as dots, the lower bound 1 - max cos as crosses."""
+    if not isinstance(table, dict) or not all(isinstance(r, dict) and {"K", "rho", "lower", "upper"} <= set(r)
+                                              for r in table.values()):
+        raise TypeError("table must be a dict {d: dict(K, rho, lower, upper)}, e.g. from "
+                        "gnc_teach.gallery.bounds_table().")
     if ax is None:
         _, ax = _plt().subplots(figsize=(6.5, 4))
     for i, (d, row) in enumerate(sorted(table.items())):

@@ -8,3 +8,5 @@ from .etf_explorer import etf_explorer, etf_view  # noqa: F401
 from .tau_explorer import tau_explorer, tau_view  # noqa: F401
 from .code_explorer import code_explorer, code_view  # noqa: F401
 from .margin_explorer import margin_explorer, margin_view  # noqa: F401
+from .hug_explorer import hug_explorer, hug_view  # noqa: F401
+from .imbalance_explorer import imbalance_explorer, imbalance_view  # noqa: F401

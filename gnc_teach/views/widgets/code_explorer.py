@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 
+from ..._tensor import check_int
 from ...gallery import GRID, KINDS, gallery_entry
+from ._common import check_view, show
 
 __all__ = ["code_view", "code_label", "code_explorer", "draw_code"]
 
@@ -30,8 +32,13 @@ def code_view(kind: str = "softmax", K: int = 8, d: int = 3) -> dict:
                 status="proved optimal softmax code" if proved else "best found")
 
 
+_KEYS = ("kind", "K", "d", "W", "rho", "min_angle", "energy", "upper_bound", "lower_bound", "gap", "rho_star",
+         "status")
+
+
 def code_label(view: dict) -> str:
     """One line of HTML summarising :func:`code_view`'s dict."""
+    view = check_view(view, _KEYS, made_by="code_view")
     star = "" if view["rho_star"] is None else f", proved ρ* = {view['rho_star']:.9f}"
     return (f"<b>{view['kind']}</b> code, K = {view['K']}, d = {view['d']}: "
             f"ρ = {view['rho']:.9f} (upper bound {view['upper_bound']:.6f}, gap {view['gap']:.2e}{star}; "
@@ -42,6 +49,7 @@ def code_label(view: dict) -> str:
 def draw_code(view: dict, ax=None):
     """The code on the unit circle (d = 2) or sphere (d = 3), titled with rho and the minimum angle."""
     from ..plotting import plot_code
+    view = check_view(view, _KEYS, made_by="code_view")
     ax = plot_code(view["W"], ax=ax)
     ax.set_title(f"{view['kind']}: K={view['K']}, d={view['d']}, ρ={view['rho']:.4f}, "
                  f"min angle {view['min_angle']:.2f}°")
@@ -58,6 +66,11 @@ def code_explorer(*, kind: str = "softmax", K: int = 8, d: int = 3, draw: bool =
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not a code the explorer shows; use one of {KINDS}.")
+    if d not in (2, 3):
+        raise ValueError(f"d={d!r}: the explorer draws codes on the circle (d=2) or the sphere (d=3).")
+    K = check_int(K, "K", minimum=2, maximum=min(GRID[2], GRID[3]))
     kind_w = widgets.Dropdown(options=list(KINDS), value=kind, description="objective")
     d_w = widgets.ToggleButtons(options=[2, 3], value=d, description="d")
     K_w = widgets.IntSlider(value=K, min=2, max=min(GRID[2], GRID[3]), description="K",
@@ -88,18 +101,7 @@ def _redraw(out, view, plt):
     fig = plt.figure(figsize=(4.2, 4.2), dpi=80)
     ax = fig.add_subplot(111, projection="3d" if view["d"] == 3 else None)
     draw_code(view, ax=ax)
-    _show(out, fig, plt)
+    show(out, fig, plt)
 
 
-def _show(out, fig, plt):
-    """Display ``fig`` in ``out`` when running in IPython; always close it (no figure leak)."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-        if get_ipython() is not None:
-            out.clear_output(wait=True)
-            with out:
-                display(fig)
-    finally:
-        plt.close(fig)
 

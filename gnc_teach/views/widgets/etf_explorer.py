@@ -33,9 +33,10 @@ def etf_view(K: int, d: int) -> dict:
             W=None, gram=target, max_cos=None, max_error=None, kind="none",
             message=(f"No simplex ETF of K={K} vectors exists in R^{d}: its Gram matrix (shown) has rank "
                      f"K-1 = {rank}, but a Gram matrix W Wᵀ of K vectors in R^{d} has rank at most d = {d}. "
-                     f"With more classes than d+1 the best classifier is a softmax code instead "
-                     f"(lesson 02): it maximises the one-vs-rest distance ρ, and its largest cosine "
-                     f"stays above the Welch bound {bound:.3f}."))
+                     f"With K ≥ d+2 classes, any K unit vectors in R^{d} even have two at cosine ≥ 0 "
+                     f"(Rankin's orthoplex bound), far from the ETF's -1/(K-1) = {bound:.3f}. The best "
+                     f"classifier is then a softmax code (lesson 02): it maximises the one-vs-rest "
+                     f"distance ρ."))
         return view
     W = geometry.simplex_etf(K, d, device="cpu", dtype=torch.float64)
     Gm = W @ W.T
@@ -47,7 +48,8 @@ def etf_view(K: int, d: int) -> dict:
         W=W, gram=Gm, max_cos=geometry.max_cos(W), max_error=err, kind=kind,
         message=(f"Simplex ETF, K={K} unit vectors in R^{d}, drawn {where}. Every pair has inner product "
                  f"-1/(K-1) = {bound:.4f} (max |Gram error| = {err:.1e} in float64); the rows sum to "
-                 f"zero and span a {rank}-dimensional subspace."))
+                 f"zero and span a {rank}-dimensional subspace. No K unit vectors have a smaller largest "
+                 f"cosine (Rankin's simplex bound)."))
     return view
 
 
@@ -94,6 +96,8 @@ class ETFExplorer:
     """Controller behind :func:`etf_explorer`; ``.widget`` is the ipywidgets box, ``.view`` the state."""
 
     def __init__(self, K=4, d=3, *, max_K=12, max_d=12, draw_figures=True):
+        max_K, max_d = check_int(max_K, "max_K", minimum=2), check_int(max_d, "max_d", minimum=1)
+        K, d = check_int(K, "K", minimum=2, maximum=max_K), check_int(d, "d", minimum=1, maximum=max_d)
         widgets = _widgets()
         self.K = widgets.IntSlider(value=K, min=2, max=max_K, description="K (classes)")
         self.d = widgets.IntSlider(value=d, min=1, max=max_d, description="d (dim)")

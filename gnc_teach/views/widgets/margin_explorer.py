@@ -1,6 +1,6 @@
 """Margin explorer (d = 2): the one-vs-rest margins of a unit feature h of class k, and rho_k.
 
-Margin duality (MATH.md §3): min_{j≠k} <w_k − w_j, h> <= rho_k(W) for every unit h, with equality at
+Margin duality (lesson 02): min_{j≠k} <w_k − w_j, h> <= rho_k(W) for every unit h, with equality at
 h*_k = (w_k − p_k)/‖w_k − p_k‖, p_k the nearest point of conv{w_j : j≠k}. :func:`margin_view` is the
 pure computation; :func:`margin_explorer` a thin ipywidgets view (K, code, class k, angle of h).
 """
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..._tensor import as_matrix, check_int
+from ._common import check_view, show
 
 __all__ = ["margin_view", "margin_label", "margin_explorer", "demo_code", "draw_margins", "CODES"]
 
@@ -47,7 +48,10 @@ def margin_view(W, k: int, h, *, details=None) -> dict:
     k = check_int(k, "k", minimum=0)
     if k >= K:
         raise ValueError(f"k={k} is not a class of W with K={K} rows; use 0 <= k < K.")
-    h = torch.as_tensor(np.asarray(h, dtype=np.float64)).reshape(-1)
+    try:
+        h = torch.as_tensor(np.asarray(h, dtype=np.float64)).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"h must be a vector of {d} numbers, got {h!r}.") from None
     if h.shape[0] != d or not torch.isfinite(h).all() or float(h.norm()) == 0:
         raise ValueError(f"h must be a finite nonzero vector of length d={d}, got shape {tuple(h.shape)}.")
     h = h / h.norm()
@@ -69,8 +73,12 @@ def _demo(name: str, K: int):
     return W, one_vs_rest_distance(torch.as_tensor(W), return_details=True)
 
 
+_KEYS = ("k", "W", "h", "others", "margins", "worst", "worst_j", "rho_k", "p_k", "h_star", "lower", "upper", "gap")
+
+
 def margin_label(view: dict) -> str:
     """One line of HTML: worst margin vs rho_k, and the angle of h*."""
+    view = check_view(view, _KEYS, made_by="margin_view")
     hs = view["h_star"]
     theta = math.degrees(math.atan2(hs[1], hs[0])) if len(hs) == 2 else float("nan")
     return (f"class k = {view['k']}: worst margin min<sub>j≠k</sub>⟨w<sub>k</sub>−w<sub>j</sub>, h⟩ = "
@@ -81,6 +89,7 @@ def margin_label(view: dict) -> str:
 def draw_margins(view: dict, ax=None):
     """Bar chart of <w_k − w_j, h> over j ≠ k with the line rho_k (the best achievable worst margin)."""
     import matplotlib.pyplot as plt
+    view = check_view(view, _KEYS, made_by="margin_view")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
     colours = ["tab:red" if j == view["worst_j"] else "tab:blue" for j in view["others"]]
@@ -103,6 +112,10 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    if code not in CODES:
+        raise ValueError(f"code={code!r} is not a demo code; use one of {CODES}.")
+    K = check_int(K, "K", minimum=3, maximum=12)
+    k = check_int(k, "k", minimum=0, maximum=K - 1)
     code_w = widgets.Dropdown(options=list(CODES), value=code, description="code")
     K_w = widgets.IntSlider(value=K, min=3, max=12, description="K", continuous_update=False)
     k_w = widgets.IntSlider(value=k, min=0, max=K - 1, description="class k", continuous_update=False)
@@ -147,9 +160,8 @@ def margin_explorer(*, code: str = CODES[1], K: int = 6, k: int = 0, theta: floa
 
 def _redraw(out, view, details, plt):
     from ..plotting import plot_hull_distance
-    from .code_explorer import _show
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.6, 3.4), dpi=72)
     plot_hull_distance(view["W"], view["k"], ax=a1, h=view["h"], details=details)
     draw_margins(view, ax=a2)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, wspace=0.3)  # fixed: tight_layout is slow
-    _show(out, fig, plt)
+    show(out, fig, plt)

@@ -1,4 +1,4 @@
-"""τ explorer: how the temperature of the spherical UFM moves ρ(W) towards the best code (MATH.md §3).
+"""τ explorer: how the temperature of the spherical UFM moves ρ(W) towards the best code (lesson 03).
 
 For each τ on a fixed log grid the spherical UFM (``ufm.train_spherical_ufm``) is trained once and its
 summary (GNC metrics, ρ, the smallest margin, the metric trajectories) is cached (:func:`tau_run`,
@@ -14,7 +14,8 @@ import time
 
 import torch
 
-from ..._tensor import check_int, check_positive
+from ..._tensor import check_int, check_positive, check_type
+from ._common import check_view, show
 
 __all__ = ["TAU_GRID", "snap_tau", "tau_run", "summarize", "is_trained", "tau_view", "view_from_sweep",
            "tau_label", "draw_tau_view", "tau_explorer"]
@@ -33,7 +34,9 @@ def snap_tau(tau, grid=TAU_GRID) -> float:
 def tau_run(tau: float, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed: int = 0) -> dict:
     """Train the spherical UFM at ``tau`` once (cached) and summarise it.
 
-    Returns floats ``rho`` (= GNC2 = ρ(Ŵ)), ``gnc1``, ``gnc3``, ``cos_wy_h`` (mean <w_y, h>),
+    Returns floats ``rho`` (= GNC2 = ρ(Ŵ)), ``gnc1``, ``gnc3`` (centred, the paper's experimental
+    metric), ``gnc3_uncentred``, ``gnc3_margin`` (the theory's; see :mod:`gnc_teach.metrics`),
+    ``cos_wy_h`` (mean <w_y, h>),
     ``min_margin`` (smallest per-sample margin; −HardMax), ``loss`` (final mean CE), ``seconds``, and
     ``history`` (the trainer's metric trajectories). CPU, float64.
     """
@@ -50,10 +53,14 @@ def summarize(res, tau: float) -> dict:
     from ... import metrics
     from ...hardmax import sample_margins
     from ...margins import rho as rho_of
+    from ...models.ufm import UFMResult
+    check_type(res, UFMResult, "res", what="a UFMResult (from train_spherical_ufm)")
+    tau = check_positive(tau, "tau")
     W, H = (t.detach().cpu().to(torch.float64) for t in (res.W, res.H))
     y = res.y.detach().cpu().long()
     return dict(tau=tau, rho=float(rho_of(W / W.norm(dim=1, keepdim=True))), gnc1=metrics.gnc1(H, y, K=W.shape[0]),
-                gnc3=metrics.gnc3(W, H, y), cos_wy_h=float((W[y] * H).sum(1).mean()),
+                gnc3=metrics.gnc3(W, H, y), gnc3_uncentred=metrics.gnc3_uncentred(W, H, y),
+                gnc3_margin=metrics.gnc3_margin(W, H, y), cos_wy_h=float((W[y] * H).sum(1).mean()),
                 min_margin=float(sample_margins(W, H, y).min()), loss=res.loss[-1], seconds=res.seconds,
                 history={k: list(v) for k, v in res.history.items()})
 
@@ -61,6 +68,11 @@ def summarize(res, tau: float) -> dict:
 def view_from_sweep(sweep, index: int = -1) -> dict:
     """A :func:`tau_view`-style dict built from a ``hardmax.tau_sweep`` result (its ``index``-th τ selected),
     so that :func:`draw_tau_view` draws the explorer's picture without a kernel."""
+    from ...hardmax import TauSweep
+    check_type(sweep, TauSweep, "sweep", what="a TauSweep (from gnc_teach.hardmax.tau_sweep)")
+    index = check_int(index, "index")
+    if not -len(sweep.taus) <= index < len(sweep.taus):
+        raise ValueError(f"index={index} is not one of the sweep's {len(sweep.taus)} temperatures.")
     i = range(len(sweep.taus))[index]
     return dict(tau=sweep.taus[i], trained=True, run=summarize(sweep.results[i], sweep.taus[i]),
                 curve=sorted(zip(sweep.taus, sweep.rho), reverse=True), rho_best=sweep.rho_best,
@@ -107,9 +119,12 @@ def tau_view(tau, *, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed
                 K=K, d=d, n=n)
 
 
+_KEYS = ("tau", "trained", "run", "curve", "rho_best", "K", "d", "n")
+
+
 def tau_label(view: dict) -> str:
     """A small HTML table of the GNC metrics at the selected τ, and ρ against the best value."""
-    t = view["tau"]
+    t = check_view(view, _KEYS, made_by="tau_view")["tau"]
     if view["run"] is None:
         return (f"τ = {t:.4g} (1/τ = {1 / t:.3g}): not trained yet. Press <b>train</b> to train the whole "
                 "τ grid once; the slider then only reads the cache.")
@@ -117,7 +132,10 @@ def tau_label(view: dict) -> str:
     vs = "" if best is None else f" &nbsp; (best known {best:.6f}, gap {best - r['rho']:.2e})"
     rows = [("GNC1 tr(Σ<sub>W</sub>Σ<sub>B</sub><sup>†</sup>)/K", f"{r['gnc1']:.2e}"),
             ("GNC2 = ρ(W)", f"{r['rho']:.6f}{vs}"),
-            ("GNC3 mean 1 − cos(w<sub>k</sub>, μ<sub>k</sub> − μ<sub>G</sub>)", f"{r['gnc3']:.2e}"),
+            ("GNC3 centred (the paper's experiments): mean 1 − cos(w<sub>k</sub>, μ<sub>k</sub> − μ<sub>G</sub>)",
+             f"{r['gnc3']:.2e}"),
+            ("GNC3 uncentred: mean 1 − cos(w<sub>k</sub>, μ<sub>k</sub>)", f"{r['gnc3_uncentred']:.2e}"),
+            ("GNC3 margin (the theory's): mean 1 − cos(μ<sub>k</sub>, h*<sub>k</sub>)", f"{r['gnc3_margin']:.2e}"),
             ("mean ⟨w<sub>y</sub>, h⟩", f"{r['cos_wy_h']:.4f}"),
             ("smallest margin min<sub>i</sub> min<sub>j≠y</sub>⟨w<sub>y</sub>−w<sub>j</sub>, h<sub>i</sub>⟩",
              f"{r['min_margin']:.6f}"),
@@ -132,6 +150,7 @@ def draw_tau_view(view: dict, axes=None):
     """Left: ρ(W) against τ over the trained grid (log x) with the best known ρ; right: the GNC metric
     trajectories of the selected run. Returns the two axes."""
     import matplotlib.pyplot as plt
+    view = check_view(view, _KEYS, made_by="tau_view")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     a1, a2 = axes
@@ -152,8 +171,8 @@ def draw_tau_view(view: dict, axes=None):
         a1.legend(fontsize=8, loc="lower left")
     if view["run"] is not None:
         h = view["run"]["history"]
-        for key in ("gnc1", "gnc3"):
-            a2.semilogy(h["step"], [max(v, 1e-16) for v in h[key]], label=key)
+        for key, name in (("gnc1", "GNC1"), ("gnc3", "GNC3 (centred)")):
+            a2.semilogy(h["step"], [max(v, 1e-16) for v in h[key]], label=name)
         a2.semilogy(h["step"], [max(1 - v, 1e-16) for v in h["cos_wy_h"]], label="1 − mean⟨w_y, h⟩")
         a2.legend(fontsize=8)
         a2.yaxis.set_major_locator(LogLocator(numticks=5))
@@ -207,7 +226,7 @@ def tau_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed:
             fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=80)
             draw_tau_view(box.state, axes)
             fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)  # tight_layout is slow
-            _show(out, fig, plt)
+            show(out, fig, plt)
         box.draw_seconds = time.perf_counter() - t0
 
     def train(_button=None):
@@ -232,6 +251,4 @@ def tau_explorer(*, K: int = 8, d: int = 3, n: int = 5, steps: int = 1000, seed:
     return box
 
 
-def _show(out, fig, plt):
-    from .code_explorer import _show as show
-    show(out, fig, plt)
+
