@@ -542,17 +542,15 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     _check_phase_memory(K, d, R if opts is None else max(R, HOP_BATCH), 2 * K, chunk, device, dtype)
     t0 = time.perf_counter()
     if opts is not None:
-        restart_every = RESTART_EVERY
-        if K > SOFTMAX_LONG_ANNEAL_K:   # rounds of fewer, longer and hotter anneals (see the constants)
-            R, steps, restart_every = max(2, R // 2), LONG_ANNEAL_STEPS * steps, 1
-            tau = (LONG_ANNEAL_HOT * tau[0], tau[1])
+        # above SOFTMAX_RESTARTS_ONLY_K every round is a fresh batch of the one-shot solver (see there)
+        restart_every = 1 if K > SOFTMAX_RESTARTS_ONLY_K else RESTART_EVERY
 
         def fresh(s):
             W0 = _start(K, d, R, s, device, dtype)
             return torch.cat([W0, W0 if h_start == "w" else _start(K, d, R, s + 2**31, device, dtype)], 1)
 
-        def polish_fn(Xnp, _proxy, deadline):
-            c = _slp_softmax(_polish._unit(Xnp[:K]), _polish._unit(Xnp[K:]), polish, deadline)
+        def polish_fn(Xnp, proxy, deadline):
+            c = _slp_softmax(_polish._unit(Xnp[:K]), _polish._unit(Xnp[K:]), proxy, polish, deadline)
             return _anytime.Candidate(c, c[1])
 
         def hop_start(p):
@@ -600,13 +598,12 @@ def _polished_softmax(Wr, Hr, proxy, polish):
     return Wnp, rho, H, info
 
 
-#: The budgeted softmax search for K > SOFTMAX_LONG_ANNEAL_K runs restart rounds only, each with half the
-#: default restarts, LONG_ANNEAL_STEPS times the steps and start temperatures LONG_ANNEAL_HOT times higher
-#: (0.3 -> 1.0). Measured at d = 10, K = 100 (best exact rho of one batch, seeds 2, 3, 4, 10, 11; polish=False):
-#: the defaults (20 restarts x 1000 steps, tau0 <= 0.3) mean 0.6642; tau0 <= 1.0: 0.6652; with 2000 steps:
-#: 0.6657; 10 restarts x 4000 steps: 0.6655 (best 0.6686); tau0 <= 3.0: 0.6630; hop rounds improved on the
-#: best code in 0 of 12 rounds (seeds 2, 3).
-SOFTMAX_LONG_ANNEAL_K, LONG_ANNEAL_STEPS, LONG_ANNEAL_HOT = 64, 4, 10 / 3
+#: The budgeted softmax search for K > SOFTMAX_RESTARTS_ONLY_K runs restart rounds only, each a fresh batch
+#: with the one-shot defaults, polished as the one-shot solver does. Measured at d = 10, K = 100: hop rounds
+#: improved on the best code in 0 of 12 rounds (seeds 2, 3); one batch of 10 restarts x 4000 steps with start
+#: temperatures up to 1.0 took 6-10 s for rho 0.6642-0.6686 (seeds 0-2, polished), one default batch
+#: 2.7-3.7 s for 0.6629-0.6686, so more default batches per second win.
+SOFTMAX_RESTARTS_ONLY_K = 64
 
 #: the budgeted softmax polish: SLP on (W, H) up to SLP_SOFTMAX_MAX_VARIABLES tangent coordinates 2 K (d - 1)
 #: (d = 3, K = 60: 240; d = 4, K = 70 (420) took ~40 s per polish on a loaded machine and d = 10, K = 100
@@ -617,12 +614,12 @@ SOFTMAX_LONG_ANNEAL_K, LONG_ANNEAL_STEPS, LONG_ANNEAL_HOT = 64, 4, 10 / 3
 SLP_SOFTMAX_MAX_VARIABLES, SLSQP_CONFIRM_MAX = 400, 201
 
 
-def _slp_softmax(Wr, Hr, polish, deadline):
+def _slp_softmax(Wr, Hr, proxy, polish, deadline):
     """``(W, rho, H, info)``: the budgeted search's polish of one softmax candidate (see above)."""
     K, d = Wr.shape
-    if not polish or 2 * K * (d - 1) > SLP_SOFTMAX_MAX_VARIABLES:
-        W, rho, H = _evaluable(Wr)
-        return W, rho, H, {"polish": "none (evaluated exactly)"}
+    if not polish or 2 * K * (d - 1) > SLP_SOFTMAX_MAX_VARIABLES:   # the one-shot solver's polish
+        W, rho, H, info = _polished_softmax(Wr, Hr, proxy, polish)
+        return W, rho, H, dict(info, polish="slsqp on the near-binding margins" if polish else "none")
     X, _, info = _slp.maxmin_slp(np.vstack([Wr, Hr]), _slp.softmax_constraints(K), _slp.softmax_objective(K),
                                  radius=0.01, margin=0.02, deadline=deadline)
     W, rho, H = _evaluable(_polish._unit(X[:K]))
