@@ -660,6 +660,11 @@ def run_search(path=SEARCH_PATH, *, grid=None, restarts: int | None = None, seed
     jobs = check_int(jobs, "jobs", minimum=1)
     if restarts is not None:
         restarts = check_int(restarts, "restarts", minimum=1)
+    if effort is not None:
+        effort = check_int(effort, "effort", minimum=0)
+    if budget is not None:
+        budget = check_positive(budget, "budget")
+    ufm_max_K = check_int(ufm_max_K, "ufm_max_K", minimum=0)
     path = Path(path)
     results = path.with_suffix(".jsonl") if results is None else Path(results)
     done = _read_results(results) if resume else {}
