@@ -1337,6 +1337,11 @@ NOT_FUZZED = {
     "gnc_teach.references.tammes_d3": "takes no arguments",
     "gnc_teach.references.thomson_d3": "takes no arguments",
     "gnc_teach.references.known_codes": "takes no arguments",
+    "gnc_teach.site.app.free_port": "takes no arguments",
+    "gnc_teach.views.twins.twin.plotly_config": "takes no arguments",
+    "gnc_teach.views.twins.tau.sweep_params": "takes no arguments",
+    "gnc_teach.views.twins.hug.sweep_params": "takes no arguments",
+    "gnc_teach.views.twins.imbalance.sweep_params": "takes no arguments",
     "gnc_teach.exercises.make_all": "the `gnc-teach exercises` command, fuzzed through the command line",
     "gnc_teach.exercises.main": "the `gnc-teach exercises` command, fuzzed through the command line",
 }

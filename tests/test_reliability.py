@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 F64 = torch.float64
 SQUARE = torch.tensor([[1.0, 0], [0, 1], [-1, 0], [0, -1]], dtype=F64)   # rho = 1 exactly
 NB = {"cells": [{"cell_type": "code", "id": "c0", "metadata": {}, "outputs": [], "execution_count": None,
-                 "source": "x = 1\n### BEGIN SOLUTION\nx = 42\n### END SOLUTION\n"}],
+                 "source": "x = 1\n### BEGIN SOLUTION\nx = 42\n### END SOLUTION\n"},
+                {"cell_type": "code", "id": "t0", "metadata": {}, "outputs": [], "execution_count": None,
+                 "source": "# Autograded: 1 points\nassert x == 42\n"}],
       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
@@ -92,14 +94,14 @@ def test_write_atomic_keeps_the_old_file_when_writing_fails_and_keeps_its_mode(t
 
 def test_solution_marker_in_a_raw_cell_or_inside_a_line_is_refused_not_leaked(tmp_path):
     raw = json.loads(json.dumps(NB))
-    raw["cells"].append({"cell_type": "raw", "id": "c1", "metadata": {},
+    raw["cells"].insert(1, {"cell_type": "raw", "id": "c1", "metadata": {},
                          "source": "### BEGIN SOLUTION\nthe answer is 42\n### END SOLUTION\n"})
     inline = json.loads(json.dumps(NB))
     inline["cells"][0]["source"] = "x = 42  ### BEGIN SOLUTION (not on a line of its own)\nsecret = 1\n"
     sol = _solutions(tmp_path, **{"01_raw": raw, "02_inline": inline})
-    with pytest.raises(ValueError, match=r"01_raw.ipynb: cell 1 is a raw cell with a solution marker"):
+    with pytest.raises(ValueError, match=r"01_raw.ipynb: cell 1 is a raw cell with a marker; nbgrader rejects it"):
         exercises.make_exercise(sol / "01_raw.ipynb")
-    with pytest.raises(ValueError, match=r"02_inline.ipynb: cell 0.*not on a line of its own"):
+    with pytest.raises(ValueError, match=r"02_inline.ipynb: cell 0, line 1: .*contains 'BEGIN SOLUTION'.*alone on its line"):
         exercises.make_exercise(sol / "02_inline.ipynb")
 
 

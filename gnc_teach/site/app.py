@@ -18,6 +18,9 @@ from ._checks import check_mapping, check_path, check_port
 
 __all__ = ["TEMPLATE", "app_notebook", "lesson_titles", "free_port", "serve"]
 
+#: JupyterLab extensions the app does not load: Voilà loads every installed one by default, and these
+#: (nbgrader's, the notebook app's, Voilà's own preview button) need JupyterLab itself and log errors
+LAB_EXTENSIONS_OFF = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
 #: the Voilà template of the app, found through JUPYTER_PATH (``<dir>/voila/templates/gnc-lab``)
 TEMPLATE = "gnc-lab"
 _JUPYTER_DIR = Path(__file__).with_name("jupyter")
@@ -80,8 +83,9 @@ def serve(*, port: int = 0, open_browser: bool = False, log=print) -> int:
         extra = os.environ.get("JUPYTER_PATH")
         os.environ["JUPYTER_PATH"] = os.pathsep.join([str(_JUPYTER_DIR)] + ([extra] if extra else []))
         app = Voila()
+        off = [f"--VoilaConfiguration.extension_denylist={name}" for name in LAB_EXTENSIONS_OFF]
         app.initialize([str(path), f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-                        "--theme=light", f"--template={TEMPLATE}"] + ([] if open_browser else ["--no-browser"]))
+                        "--theme=light", f"--template={TEMPLATE}"] + off + ([] if open_browser else ["--no-browser"]))
         tornado.ioloop.IOLoop.current().add_callback(
             lambda: log(f"gnc-teach app: {len(EXPLORERS)} explorers live at {url}  (Ctrl-C stops)", flush=True))
         app.start()  # returns after Ctrl-C (KeyboardInterrupt) or SIGTERM, kernels shut down
