@@ -7,6 +7,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import HERE, load_results, time_to_target  # noqa: E402
 
+RECORDS_JSON = HERE / "records.json"
+
 RESULTS_MD = HERE / "RESULTS.md"
 
 
@@ -78,21 +80,28 @@ def codes_md(sec: dict) -> list[str]:
     return L
 
 
+def _g(x):
+    return "n/a" if x is None else f"{x:.3g}"
+
+
 def ovr_md(sec: dict) -> list[str]:
     L = ["## One-vs-rest distance: `one_vs_rest_distance` vs a scipy NNLS loop", ""]
     L += _machine(sec["machine"])
     L += [f"- Random unit rows (seeded), {sec.get('threads')} torch thread(s) for ours. Times: the best of as many "
           "runs as fit in 1 s (at least 3 for ours, 1 for the loop; the run counts are given), so that millisecond "
-          "calls are not judged by one noisy run; the ratio of the medians is given too. "
+          "calls are not judged by one noisy run; the ratio of the medians is given too, and the ratio of the best "
+          "process CPU times (steadier when other jobs share the machine; both methods run on one thread). "
           "max |diff| compares rho_k of both; gaps are each method's own certified upper - lower. "
           "'torch solver only': ours without the compiled CPU path (numba), i.e. the path a GPU runs.", "",
           "| K | d | ours (s) | runs | ours with details (s) | torch solver only (s) | NNLS loop (s) | runs | "
-          "ratio loop/ours | ratio of medians | max abs diff | ours max gap | loop max gap | load avg |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "ratio loop/ours | ratio of medians | ratio of CPU times | max abs diff | ours max gap | loop max gap | "
+          "load avg |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for z in sec["sizes"]:
         L.append(f"| {z['K']} | {z['d']} | {z['ours_s']:.4g} | {z['ours_runs']} | {z['ours_details_s']:.4g} | "
                  f"{z['ours_torch_s']:.4g} | {z['nnls_loop_s']:.4g} | {z['nnls_loop_runs']} | "
-                 f"{z['ratio']:.3g} | {z['ratio_median']:.3g} | {z['max_abs_diff']:.1e} | {z['ours_max_gap']:.1e} | "
+                 f"{z['ratio']:.3g} | {z['ratio_median']:.3g} | {_g(z.get('ratio_cpu'))} | {z['max_abs_diff']:.1e} | "
+                 f"{z['ours_max_gap']:.1e} | "
                  f"{z['nnls_max_gap']:.1e} | {z['loadavg_1min']:.2f} |")
     L.append("")
     return L
@@ -168,12 +177,81 @@ def targets_md(data: dict) -> list[str]:
         L.append("")
     if "one_vs_rest" in data:
         for z in data["one_vs_rest"]["sizes"]:
+            cpu = f"; CPU-time ratio {z['ratio_cpu']:.3g}" if "ratio_cpu" in z else ""
             L.append(f"- one_vs_rest_distance K={z['K']}, d={z['d']}: NNLS loop / ours = {z['ratio']:.3g} "
-                     f"({'met' if z['ratio'] >= 20 else 'NOT met'}; target >= 20), max |diff| {z['max_abs_diff']:.1e}.")
+                     f"({'met' if z['ratio'] >= 20 else 'NOT met'}; target >= 20){cpu}, "
+                     f"max |diff| {z['max_abs_diff']:.1e}.")
     if "training" in data:
         from bench_training import training_targets
         L += training_targets(data["training"])
     L.append("")
+    return L
+
+
+_RECORD_TABLES = {  # kind: (title, value column, gap column, format of values, the issue's checked range)
+    "tammes": ("Tammes, d = 3: max min angle (degrees)", "min angle", "gap (deg)", "{:.7f}", 60),
+    "thomson": ("Thomson, d = 3: min Coulomb energy", "energy", "relative gap", "{:.9f}", 100),
+    "softmax": ("Softmax codes, d = 10: max rho", "rho", "gap to target", "{:.7f}", None),
+}
+
+
+def _records_summary(kind, rows, upto):
+    """One line: reached / missed among the rows with a reference (up to N = ``upto``)."""
+    ref = [r for r in rows if r["reached"] is not None and (upto is None or r["K"] <= upto)]
+    miss = [r for r in ref if not r["reached"]]
+    rng = "" if upto is None else f" with N <= {upto}"
+    line = f"- {kind}{rng}: {len(ref) - len(miss)} of {len(ref)} referenced rows reached"
+    if ref:
+        line += f" (slowest {max(r['seconds'] for r in ref if r['reached']):.1f} s)" if len(ref) > len(miss) else ""
+    if miss:
+        line += "; missed: " + ", ".join(f"{_row_name(r)} (gap {r['gap']:.2e})" for r in miss)
+    return line + "."
+
+
+def _row_name(r):
+    return f"K = {r['K']} seed {r['seed']}" if r["kind"] == "softmax" else f"N = {r['K']}"
+
+
+def records_md(data: dict) -> list[str]:
+    """The records tables (benchmarks/records.json, written by bench_records.py)."""
+    L = ["## Records: the budgeted solvers against best-known values", "",
+         "Generated from `benchmarks/records.json` (`python benchmarks/bench_records.py`). Each row is one call "
+         "with a time budget and the record as its target: it stops at the target (time = the whole call, "
+         "certification included) or when the budget is spent (a miss, with its gap). Tammes N <= 30 and Thomson "
+         "references are the tables the package ships; Tammes N = 31..100 are transcriptions of Sloane's table "
+         "that this project could not check against the source (`benchmarks/tammes_d3_unverified.csv`); rows "
+         "without a reference report what was found. Gaps: reference - ours (angles, rho), (ours - reference) / "
+         "reference (energies); negative = better than the reference.", ""]
+    for run in data.get("runs", []):
+        la, lb = run.get("loadavg_start"), run.get("loadavg_end")
+        L.append(f"- Run {run['date_utc']}, git {run['git_commit']}"
+                 + (f" plus uncommitted changes in {', '.join(run['uncommitted_package_files'])}"
+                    if run.get("uncommitted_package_files") else "")
+                 + f": {run['rows']} rows, {run['jobs']} at a time with {run['threads_per_row']} thread(s) each; "
+                 f"load average at start {tuple(round(x, 2) for x in la)}"
+                 + (f", at end {tuple(round(x, 2) for x in lb)}" if lb else " (did not finish)") + ".")
+    L.append("")
+    rows = data.get("rows", {}).values()
+    for kind, (title, vcol, gcol, fmt, upto) in _RECORD_TABLES.items():
+        mine = sorted((r for r in rows if r["kind"] == kind), key=lambda r: (r["K"], r["seed"]))
+        if not mine:
+            continue
+        L += [f"### {title}", "", _records_summary(kind, mine, upto)]
+        if upto is not None:
+            L.append(_records_summary(kind, mine, None))
+        L += ["", f"| {'K, seed' if kind == 'softmax' else 'N'} | reference | {vcol} (ours) | {gcol} | reached | "
+              "time (s) | rounds | hops | restarts | stopped by | load (1 min) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in mine:
+            ref = "" if r["reference"] is None else fmt.format(r["reference"]) + \
+                (" (unverified)" if "unverified" in (r.get("source") or "") else "")
+            gap = "" if r["gap"] is None else f"{r['gap']:.2e}"
+            reached = {True: "yes", False: "**no**", None: "n/a"}[r["reached"]]
+            name = f"{r['K']}, {r['seed']}" if kind == "softmax" else str(r["K"])
+            L.append(f"| {name} | {ref} | {fmt.format(r['value'])} | {gap} | {reached} | {r['seconds']:.1f} | "
+                     f"{r['rounds']} | {r['hops']} | {r['restarts']} | {r['stopped_by']} | "
+                     f"{r['loadavg_before'][0]:.1f} |")
+        L.append("")
     return L
 
 
@@ -192,6 +270,9 @@ def write_markdown() -> Path:
     if "training" in data:
         from bench_training import training_md   # imports torch and gnc_teach.training
         L += training_md(data["training"])
+    if RECORDS_JSON.exists():
+        import json
+        L += records_md(json.loads(RECORDS_JSON.read_text()))
     RESULTS_MD.write_text("\n".join(L) + "\n")
     return RESULTS_MD
 

@@ -19,6 +19,7 @@ One-vs-rest certificates (margin duality, lesson 02): a unit ``h`` gives the low
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -477,34 +478,46 @@ def certified_ufm_path(K: int, d: int, n: int, taus, *, seed: int = 0, warm_step
 
 # ----------------------------------------------------------------------------- softmax vs Tammes
 SEARCH_PATH = Path(__file__).parent / "data" / "softmax_vs_tammes.csv"
-SEARCH_GRID = {3: range(5, 21), 4: range(6, 13)}
+SEARCH_GRID = {3: range(5, 61), 4: range(6, 31)}
 SEARCH_TAUS = (0.3, 0.1, 0.05, 0.025, 0.0125, 0.006, 0.004)
-# Sloane's best-known Tammes angles in R^3 (degrees, truncated to 7 decimals), copied from
-# N.J.A. Sloane with R.H. Hardin, W.D. Smith et al., Tables of Spherical Codes ('packings in 3 dimensions').
-SLOANE_D3 = {5: 90.0, 6: 90.0, 7: 77.8695421, 8: 74.8584922, 9: 70.5287794, 10: 66.1468220, 11: 63.4349488,
-             12: 63.4349488, 13: 57.1367031, 14: 55.6705700, 15: 53.6578501, 16: 52.2443957, 17: 51.0903285,
-             18: 49.5566548, 19: 47.6919141, 20: 47.4310362}
-
-
+#: rounds of the anytime search per solver and configuration in :func:`run_search` (rounds, not seconds:
+#: the result does not depend on the machine's load)
+SEARCH_EFFORT = 12
+#: the UFM route of :func:`run_search` runs for K up to this (its continuation takes minutes above)
+SEARCH_UFM_MAX_K = 20
 H_STARTS = ("w", "random", "both")
 
 
-def softmax_vs_tammes(d: int, K: int, *, restarts: int = 32, seed: int = 0, ufm: bool = True,
-                      taus=SEARCH_TAUS, tol: float = 1e-6, h_start: str = "w") -> dict:
+def sloane_angle(K: int, d: int):
+    """Sloane's best-known Tammes angle (degrees) for K points in R^3 from the shipped table, else None."""
+    from .references import tammes_d3
+
+    row = tammes_d3().get(K) if d == 3 else None
+    return None if row is None else row["min_angle_deg"]
+
+
+def softmax_vs_tammes(d: int, K: int, *, restarts: int | None = 32, seed: int = 0, ufm: bool = True,
+                      taus=SEARCH_TAUS, tol: float = 1e-6, h_start: str = "both", effort: int | None = None,
+                      budget: float | None = None) -> dict:
     """Compare softmax codes (max ρ) with Tammes codes (max min angle) in dimension d with K classes
     (dimension first, like the search grid {d: Ks}); numerical evidence only.
 
-    Three searches: ``tammes`` = :func:`gnc_teach.codes.tammes_code`; ``softmax`` =
+    Searches: ``tammes`` = :func:`gnc_teach.codes.tammes_code`; ``softmax`` =
     :func:`gnc_teach.codes.softmax_code` with ``h_start`` = "w" (its smooth phase starts from H = W, so it
     first follows the Tammes ascent: NOT independent of the Tammes search), "random" (H drawn independently
     of W: independent evidence) or "both" (both runs; ``rho_softmax`` is the better one and
     ``rho_softmax_w``, ``rho_softmax_random`` report each); ``ufm`` = the spherical UFM from random W and H
     followed by the certified Newton continuation of :func:`certified_ufm_path` down to ``taus[-1]`` (it
     reaches ρ only up to O(τ²), about 1e-6 here; ``ufm_min_eig`` < 0 says it ended at a saddle).
-    Every ρ is certified (duality gap).
+    ``effort`` / ``budget``: the solvers' anytime search (rounds after the first / seconds each); else their
+    one-shot defaults with ``restarts``. Every ρ is certified (duality gap); the KKT residuals of the
+    polished codes are reported.
 
     ``verdict``: "tammes code is not a softmax code" when some ρ_S > ρ_T + tol (a certified improvement:
-    the Tammes code found is beaten); "softmax search below tammes" when ρ_T > ρ_S + tol; else "agree".
+    the Tammes code found is beaten) while that softmax code's min angle is not larger; "tammes search below
+    softmax angle" when it is larger as well (the softmax code is a better Tammes code: the Tammes search
+    fell short, which says nothing about the conjecture); "softmax search below tammes" when
+    ρ_T > ρ_S + tol; else "agree".
     Also: angles (deg), 1 - cos θ_T, rattler counts (certified, tol 1e-6) of both codes. "agree" proves
     nothing: all searches are local.
     """
@@ -516,121 +529,230 @@ def softmax_vs_tammes(d: int, K: int, *, restarts: int = 32, seed: int = 0, ufm:
         raise ValueError(f"h_start must be one of {H_STARTS} ('w': H starts at W, 'random': H independent "
                          f"of W, 'both': run both), got {h_start!r}.")
     t0 = time.perf_counter()
-    T = tammes_code(K, d, restarts=restarts, seed=seed, device="cpu", dtype=F64)
+    kw = dict(restarts=restarts, seed=seed, device="cpu", dtype=F64, effort=effort, budget=budget)
+    T = tammes_code(K, d, **kw)
     WT = T.W.detach().cpu().to(F64)
     cT = duality_gap(WT)
     rho_T = float(cT.lower.min())
-    per_start = {}
-    for start in (("w", "random") if h_start == "both" else (h_start,)):
-        S = softmax_code(K, d, restarts=restarts, seed=seed, device="cpu", dtype=F64, h_start=start)
-        WS = S.W.detach().cpu().to(F64)
-        cS = duality_gap(WS)
-        per_start[start] = (float(cS.lower.min()), WS, cS.max_gap)
-    rho_S, WS, _ = max(per_start.values(), key=lambda v: v[0])
-    rho_U, WU, eig_U = float("nan"), None, float("nan")
+    runs = {start: softmax_code(K, d, h_start=start, **kw)
+            for start in (("w", "random") if h_start == "both" else (h_start,))}
+    certs = {k: duality_gap(S.W.detach().cpu().to(F64)) for k, S in runs.items()}
+    rho_S = {k: float(c.lower.min()) for k, c in certs.items()}
+    key = max(rho_S, key=rho_S.get)
+    best_W, best = runs[key].W.detach().cpu().to(F64), rho_S[key]
+    rho_U, eig_U = float("nan"), float("nan")
     if ufm:
-        last = certified_ufm_path(K, d, 1, taus, seed=seed, warm_steps=1500)[-1]
-        WU, eig_U = last.W, last.hessian.min_eig
-        rho_U = float(duality_gap(WU).lower.min())
-    best_W, best = (WU, rho_U) if ufm and rho_U > rho_S else (WS, rho_S)
-    if best > rho_T + tol:
-        verdict = "tammes code is not a softmax code"
-    elif rho_T > best + tol:
-        verdict = "softmax search below tammes"
-    else:
-        verdict = "agree"
-    ang = lambda W: math.degrees(math.acos(min(1.0, float(_max_cos(W)))))   # noqa: E731
-    out = {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": rho_S, "rho_ufm": rho_U,
+        WU, rho_U, eig_U = _ufm_route(K, d, seed, taus)
+        if rho_U > best:
+            best_W, best = WU, rho_U
+    ang = _angle
+    out = {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": max(rho_S.values()), "rho_ufm": rho_U,
            "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": ang(WT),
-           "angle_softmax_best": ang(best_W), "angle_sloane": SLOANE_D3.get(K) if d == 3 else None,
+           "angle_softmax_best": ang(best_W), "angle_sloane": sloane_angle(K, d),
            "rattlers_softmax_best": len(rattlers(best_W)), "rattlers_tammes": len(rattlers(WT)),
-           "max_gap": max([cT.max_gap] + [v[2] for v in per_start.values()]), "verdict": verdict,
-           "seconds": time.perf_counter() - t0, "h_start": h_start, "ufm_min_eig": eig_U}
-    out.update({f"rho_softmax_{s}": v[0] for s, v in per_start.items()})
+           "max_gap": max([cT.max_gap] + [c.max_gap for c in certs.values()]), "verdict": None,
+           "seconds": time.perf_counter() - t0, "h_start": h_start, "ufm_min_eig": eig_U,
+           "rho_softmax_w": rho_S.get("w", float("nan")), "rho_softmax_random": rho_S.get("random", float("nan")),
+           "kkt_tammes": T.certificate.get("kkt_residual"), "kkt_softmax": runs[key].certificate.get("kkt_residual"),
+           "rounds": T.rounds + sum(S.rounds for S in runs.values()), "effort": effort, "budget": budget}
+    out["verdict"] = _verdict(out, tol)
     return out
 
 
 SEARCH_FIELDS = ("d", "K", "rho_tammes", "rho_softmax", "rho_ufm", "one_minus_cos_tammes", "angle_tammes",
                  "angle_softmax_best", "angle_sloane", "rattlers_softmax_best", "rattlers_tammes", "max_gap",
-                 "verdict", "seconds")
+                 "verdict", "seconds", "rho_softmax_w", "rho_softmax_random", "kkt_tammes", "kkt_softmax",
+                 "ufm_min_eig", "rounds", "effort")
+_INT_FIELDS = ("d", "K", "rattlers_softmax_best", "rattlers_tammes", "rounds", "effort")
 
 
-def run_search(path=SEARCH_PATH, *, grid=None, restarts: int = 32, seed: int = 0, resume: bool = False,
-               verbose: bool = True):
-    """Run :func:`softmax_vs_tammes` over ``grid`` ({d: Ks}, default :data:`SEARCH_GRID`) and write a CSV
-    row by row. ``resume=True`` keeps the rows already in ``path`` and computes only the missing (d, K)."""
-    grid = SEARCH_GRID if grid is None else grid
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = {}
-    if resume and path.exists():
-        for ln in path.read_text().splitlines():
-            if ln.startswith("#") or ln.startswith("d,"):
-                continue
-            d_, K_ = ln.split(",")[:2]
-            old[(int(d_), int(K_))] = ln
-    lines = ["# Softmax code vs Tammes code, numerical search (gnc_teach.certify.softmax_vs_tammes).",
-             f"# Regenerate: python -m gnc_teach.certify --search  (restarts={restarts}, seed={seed},"
-             f" torch {torch.__version__}). rho values are certified (duality gaps <= max_gap).",
-             "# angle_sloane: best-known Tammes angle in R^3 from Sloane et al., Tables of Spherical Codes.",
+VERDICTS = ("agree", "tammes code is not a softmax code", "tammes search below softmax angle",
+            "softmax search below tammes")
+
+
+def _verdict(row: dict, tol: float = 1e-6) -> str:
+    """The verdict of a search row (see :func:`softmax_vs_tammes`) from its certified numbers."""
+    rho_T = row["rho_tammes"]
+    best = max(v for v in (row["rho_softmax"], row.get("rho_ufm")) if v is not None and not math.isnan(v))
+    if best > rho_T + tol:
+        # a larger min angle too: the softmax code is a better Tammes code, the Tammes search fell short
+        return VERDICTS[2] if row["angle_softmax_best"] > row["angle_tammes"] + 1e-7 else VERDICTS[1]
+    return VERDICTS[3] if rho_T > best + tol else VERDICTS[0]
+
+
+def _angle(W) -> float:
+    return math.degrees(math.acos(min(1.0, float(_max_cos(W)))))
+
+
+def _ufm_route(K, d, seed, taus):
+    """``(W, certified rho, smallest tangent Hessian eigenvalue)`` at the end of the UFM route."""
+    last = certified_ufm_path(K, d, 1, taus, seed=seed, warm_steps=1500)[-1]
+    return last.W, float(duality_gap(last.W).lower.min()), last.hessian.min_eig
+
+
+def add_ufm_route(row: dict, *, seed: int = 0, taus=SEARCH_TAUS, tol: float = 1e-6) -> dict:
+    """A search row (a :func:`softmax_vs_tammes` result made without the UFM route) completed with it:
+    ``rho_ufm``, ``ufm_min_eig``, and the verdict, best angle and rattlers when the UFM code is the best."""
+    row = dict(row)
+    t0 = time.perf_counter()
+    WU, rho_U, eig_U = _ufm_route(row["K"], row["d"], seed, taus)
+    row.update(rho_ufm=rho_U, ufm_min_eig=eig_U, seconds=row["seconds"] + time.perf_counter() - t0)
+    if rho_U > row["rho_softmax"]:
+        row.update(angle_softmax_best=_angle(WU), rattlers_softmax_best=len(rattlers(WU)))
+    row["verdict"] = _verdict(row, tol)
+    return row
+
+
+def _search_row(args):
+    """One task in a worker process (one thread): see :func:`_run_task`."""
+    torch.set_num_threads(1)
+    return _run_task(args)
+
+
+def _run_task(args):
+    """A configuration ``softmax_vs_tammes(d, K, **kw)``, or (``kw`` holding a ``row``) the UFM route added
+    to a row searched without it."""
+    d, K, kw = args
+    if "row" in kw:
+        return add_ufm_route(kw["row"], seed=kw["seed"])
+    return softmax_vs_tammes(d, K, **kw)
+
+
+def _read_results(path) -> dict:
+    rows = {}
+    if Path(path).exists():
+        for ln in Path(path).read_text().splitlines():
+            if ln.strip():
+                r = json.loads(ln)
+                rows[(r["d"], r["K"])] = r
+    return rows
+
+
+def write_search_csv(rows, path=SEARCH_PATH, *, header=()):
+    """Write the search CSV (:data:`SEARCH_FIELDS`, rows sorted by (d, K)) from result dicts, atomically."""
+    lines = ["# Softmax code vs Tammes code, numerical search (gnc_teach.certify.softmax_vs_tammes).", *header,
+             "# rho values are certified (duality gaps <= max_gap); kkt_*: first-order KKT residuals of the polished",
+             "# codes; angle_sloane: best-known Tammes angle in R^3 from Sloane et al., Tables of Spherical Codes",
+             "# (the table shipped in gnc_teach/data/tammes_d3.csv, N <= 30); rho_ufm = nan: the UFM route was not run.",
              ",".join(SEARCH_FIELDS)]
-    for d, Ks in grid.items():
-        for K in Ks:
-            if (d, K) in old:
-                lines.append(old[(d, K)])
-                continue
-            lines.append(table_row(softmax_vs_tammes(d, K, restarts=restarts, seed=seed), SEARCH_FIELDS))
-            write_atomic(path, "\n".join(lines) + "\n")   # row by row: an interrupted search resumes
-            if verbose:
-                print(lines[-1], flush=True)
+    lines += [table_row(dict({f: r.get(f) for f in SEARCH_FIELDS}, verdict=_verdict(r)), SEARCH_FIELDS)
+              for r in sorted(rows, key=lambda r: (r["d"], r["K"]))]
     write_atomic(path, "\n".join(lines) + "\n")
-    return path
+    return Path(path)
 
 
-def redo_rows(path, d: int, Ks, *, restarts: int, seed: int = 0):
-    """Recompute the rows (d, K) of a search CSV with ``restarts`` and note it in the header."""
+def run_search(path=SEARCH_PATH, *, grid=None, restarts: int | None = None, seed: int = 0, resume: bool = False,
+               verbose: bool = True, effort: int | None = SEARCH_EFFORT, budget: float | None = None,
+               jobs: int = 1, results=None, ufm_max_K: int = SEARCH_UFM_MAX_K, redo=()):
+    """Run :func:`softmax_vs_tammes` (both softmax starts) over ``grid`` ({d: Ks}, default
+    :data:`SEARCH_GRID`), ``jobs`` configurations at a time (one thread each), and write the CSV ``path``.
+    The UFM route runs for K <= ``ufm_max_K`` (0: never).
+
+    Every finished configuration is appended at once to ``results`` (JSON lines; default ``path`` with the
+    suffix .jsonl), so a run can be stopped and resumed: ``resume=True`` keeps the configurations already
+    there (except those in ``redo``, a list of (d, K)) and computes only the others; kept rows with
+    K <= ``ufm_max_K`` that were searched without the UFM route get it added. The CSV is rewritten from the
+    results file after every task.
+    """
+    grid = SEARCH_GRID if grid is None else grid
+    if not isinstance(grid, dict):
+        raise TypeError(f"grid must be a dict {{d: [K, ...]}}, got {type(grid).__name__}.")
+    jobs = check_int(jobs, "jobs", minimum=1)
+    if restarts is not None:
+        restarts = check_int(restarts, "restarts", minimum=1)
+    if effort is not None:
+        effort = check_int(effort, "effort", minimum=0)
+    if budget is not None:
+        budget = check_positive(budget, "budget")
+    ufm_max_K = check_int(ufm_max_K, "ufm_max_K", minimum=0)
     path = Path(path)
-    lines = path.read_text().splitlines()
-    for K in Ks:
-        row = table_row(softmax_vs_tammes(d, K, restarts=restarts, seed=seed), SEARCH_FIELDS)
-        lines = [row if ln.startswith(f"{d},{K},") else ln for ln in lines]
-        lines.insert(3, f"# Row d={d}, K={K} recomputed with restarts={restarts}: "
-                        f"python -m gnc_teach.certify --search --redo {d}:{K} --restarts {restarts}")
-        write_atomic(path, "\n".join(lines) + "\n")
-        print(row, flush=True)
+    results = path.with_suffix(".jsonl") if results is None else Path(results)
+    done = _read_results(results) if resume else {}
+    for key in redo:
+        done.pop(tuple(key), None)
+    todo = [(d, K) for d, Ks in grid.items() for K in Ks if (d, K) not in done]
+    kw = dict(restarts=restarts, seed=seed, effort=effort, budget=budget)
+    how = (f"effort={effort} rounds per solver" if effort is not None else f"restarts={restarts}") + \
+        (f", budget={budget} s" if budget is not None else "")
+    header = [f"# Regenerate: python -m gnc_teach.certify --search ({how}, seed={seed}, UFM route for "
+              f"K <= {ufm_max_K}; torch {torch.__version__}); results file {results.name}."]
+    write_atomic(results, "".join(json.dumps(r) + "\n" for r in done.values()))
+    rows = list(done.values())
+
+    def keep(r):
+        rows[:] = [x for x in rows if (x["d"], x["K"]) != (r["d"], r["K"])] + [r]
+        with results.open("a") as fh:        # a later line for the same (d, K) replaces an earlier one
+            fh.write(json.dumps(r) + "\n")
+        write_search_csv(rows, path, header=header)
+        if verbose:
+            print(table_row({f: r.get(f) for f in SEARCH_FIELDS}, SEARCH_FIELDS), flush=True)
+
+    no_ufm = lambda r: r["K"] <= ufm_max_K and (r.get("rho_ufm") is None or math.isnan(r["rho_ufm"]))  # noqa: E731
+    tasks = [(r["d"], r["K"], {"row": r, "seed": seed}) for r in rows if no_ufm(r)]
+    tasks += [(d, K, dict(kw, ufm=K <= ufm_max_K)) for d, K in todo]
+    if jobs > 1 and len(tasks) > 1:
+        import multiprocessing as mp
+        with mp.get_context("spawn").Pool(jobs) as pool:
+            for r in pool.imap_unordered(_search_row, tasks):
+                keep(r)
+    else:
+        for task in tasks:
+            keep(_run_task(task))
+    return write_search_csv(rows, path, header=header)
 
 
 def load_search(path=SEARCH_PATH) -> list[dict]:
-    """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed."""
+    """Rows of the cached search (see :func:`run_search`) as dicts with numbers parsed (empty cells: None)."""
     def parse(key, text):
         if key == "verdict":
             return text
-        if key in ("d", "K", "rattlers_softmax_best", "rattlers_tammes"):
-            return int(text)
+        if key in _INT_FIELDS:
+            return int(text) if text else None
         return float(text) if text else None
     return read_table(path, parse)
 
 
 def main(argv=None) -> int:
-    """``python -m gnc_teach.certify --search [--restarts R] [--out PATH]``: rebuild the search cache."""
+    """``python -m gnc_teach.certify --search [--effort N] [--jobs J] [--resume]``: run the softmax-vs-Tammes
+    search and rebuild its CSV."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m gnc_teach.certify", description=main.__doc__)
     ap.add_argument("--search", action="store_true", help="run the softmax-vs-Tammes search")
-    ap.add_argument("--restarts", type=int, default=32)
+    ap.add_argument("--effort", type=int, default=SEARCH_EFFORT,
+                    help="anytime rounds per solver and configuration (default %(default)s; 0: first round only; "
+                         "-1: the solvers' one-shot defaults with --restarts)")
+    ap.add_argument("--budget", type=float, default=None, help="also stop each solver after this many seconds")
+    ap.add_argument("--restarts", type=int, default=None, help="restarts per batch (default: the solvers' own)")
+    ap.add_argument("--grid", default="", help="d:Kmin-Kmax[;d:...], e.g. '3:5-60;4:6-30' (default: SEARCH_GRID)")
+    ap.add_argument("--jobs", type=int, default=1, help="configurations run at once (one thread each)")
+    ap.add_argument("--ufm-max-k", type=int, default=SEARCH_UFM_MAX_K,
+                    help="run the UFM route for K up to this (default %(default)s; 0: never)")
     ap.add_argument("--out", default=str(SEARCH_PATH))
-    ap.add_argument("--resume", action="store_true", help="keep the rows already in --out")
-    ap.add_argument("--redo", default="", help="recompute these rows in --out, e.g. '3:13,15' (with --restarts)")
+    ap.add_argument("--results", default=None, help="JSON-lines results file (default: --out with suffix .jsonl)")
+    ap.add_argument("--resume", action="store_true", help="keep the configurations already in --results")
+    ap.add_argument("--redo", default="", help="with --resume, recompute these, e.g. '3:13,15'")
     args = ap.parse_args(argv)
     if not args.search:
         ap.print_help()
         return 0
+    grid, redo = None, []
+    try:
+        if args.grid:
+            grid = {}
+            for part in args.grid.split(";"):
+                d, _, ks = part.partition(":")
+                lo, _, hi = ks.partition("-")
+                grid[int(d)] = range(int(lo), int(hi or lo) + 1)
+        if args.redo:
+            d, Ks = args.redo.split(":")
+            redo = [(int(d), int(K)) for K in Ks.split(",")]
+    except ValueError:
+        ap.error("--grid takes 'd:Kmin-Kmax[;d:...]' and --redo 'd:K[,K...]', e.g. --grid '3:5-60' --redo 3:13,15")
     torch.set_num_threads(1)
-    if args.redo:
-        d, Ks = args.redo.split(":")
-        redo_rows(args.out, int(d), [int(K) for K in Ks.split(",")], restarts=args.restarts)
-    else:
-        run_search(args.out, restarts=args.restarts, resume=args.resume)
+    run_search(args.out, grid=grid, restarts=args.restarts, effort=None if args.effort < 0 else args.effort,
+               budget=args.budget, jobs=args.jobs, results=args.results, resume=args.resume or bool(redo),
+               ufm_max_K=args.ufm_max_k, redo=redo)
     return 0
 
 

@@ -12,6 +12,14 @@ A code is ``W (K, d)`` with unit rows. Every solver works in two phases:
    energies) and re-evaluated exactly with :func:`gnc_teach.margins.one_vs_rest_distance`; small
    Tammes codes then get a round of monotonic basin hopping (perturb, re-polish, keep if better).
 
+That is the default: one fast shot, as the lessons use it. With a time ``budget`` (seconds) and/or an
+``effort`` (rounds), every solver becomes an anytime search (:mod:`gnc_teach._solvers.anytime`): after the
+first round it keeps improving with hop rounds (copies of the best code perturbed and descended again as
+one batch, then polished: sequential linear programming for the max-min problems,
+:mod:`gnc_teach._solvers.slp`, L-BFGS for energies) and fresh batches of restarts, stops at the budget, the
+effort, a ``target`` value, a ``callback`` or Ctrl-C, and returns the best code found with how it was found
+(``.rounds``, ``.hops``, ``.restarts``, ``.history``).
+
 Results are **best found**, not proved optima, unless ``(K, d)`` has a proved closed form (d = 2,
 K <= d+1, or d+2 <= K <= 2d for rho; lesson 02), and the result says which (``.status``) with the
 gap to the upper bound (``.gap``) and first-order certificates (``.certificate``).
@@ -47,8 +55,10 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
+from ._solvers import anytime as _anytime
 from ._memory import check_memory, format_bytes
 from ._solvers import polish as _polish
+from ._solvers import slp as _slp
 from ._solvers.sphere_opt import normalize, riemannian_adam, riesz_energy_grad, softmin_margins
 from ._stop import current_stop, interruptible
 from ._stop import progress_bar as _bar
@@ -71,7 +81,10 @@ class CodeResult:
     ``upper_bound`` = rho_upper_bound(K, d); ``gap`` = upper_bound - rho (for softmax codes);
     ``status`` = "proved optimal (...)" only for proved closed forms, else "best found";
     ``certificate``: dict of residuals (KKT residual of the polish, binding constraints, the
-    one-vs-rest duality gap of the rho evaluation); ``interrupted``: True when Ctrl-C ended the search
+    one-vs-rest duality gap of the rho evaluation).
+    How it was found: ``restarts`` (random starts in all), ``seconds``; with a ``budget`` or an ``effort``
+    also ``rounds`` (after the first), ``hops`` (perturbed copies of the best code descended again) and
+    ``history``, the improvements as (seconds, value). ``interrupted``: True when Ctrl-C ended the search
     early (the code is the best found until then, its numbers exact).
     """
 
@@ -87,7 +100,10 @@ class CodeResult:
     kind: str = "softmax"
     status: str = "best found"
     s: float = 1.0
+    rounds: int = 0
+    hops: int = 0
     interrupted: bool = False
+    history: list = field(default_factory=list)
 
     @property
     def K(self) -> int:
@@ -104,6 +120,8 @@ class CodeResult:
                 f"  min angle  = {self.min_angle:.9f} deg\n"
                 f"  energy     = {self.energy:.12f}  (Riesz s={self.s:g})\n"
                 f"  restarts   = {self.restarts}, time {self.seconds:.2f} s"
+                + (f"\n  search     = {self.rounds} rounds after the first, {self.hops} hops"
+                   if self.rounds or self.hops else "")
                 + ("\n  interrupted: the best code found before Ctrl-C" if self.interrupted else ""))
 
     def to_dict(self, *, with_W: bool = True) -> dict:
@@ -113,7 +131,8 @@ class CodeResult:
         out = {"kind": self.kind, "K": self.K, "d": self.d, "rho": self.rho, "min_angle": self.min_angle,
                "energy": self.energy, "s": self.s, "upper_bound": self.upper_bound, "gap": self.gap,
                "status": self.status, "restarts": self.restarts, "seconds": self.seconds,
-               "interrupted": self.interrupted}
+               "rounds": self.rounds, "hops": self.hops, "interrupted": self.interrupted,
+               "history": [list(h) for h in self.history]}
         out = {k: finite(v) for k, v in out.items()}
         out["certificate"] = {k: finite(v) for k, v in self.certificate.items()}
         if with_W:
@@ -349,28 +368,39 @@ def _kernels():
 PRUNE_AT, PRUNE_C = 5 / 8, 2.0
 
 
-def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=None):
+#: restarts per compiled call when a deadline is set (the budget is checked between calls)
+DEADLINE_BATCH = 8
+
+
+def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=None, deadline=None):
     """Phase 1 for all restarts ``X0 (R, m, d)`` (softmax: rows W then H; ``tied``: Tammes, H = W):
     Riemannian Adam on the soft-min of the margins, annealed. Returns ``(X, min margin per restart)``.
     Small float64 CPU problems run the compiled kernel (same method, restart by restart; with
     ``prune``, restarts far behind after PRUNE_AT of the steps stop there), the rest the batched
     torch path (GPU, float32, large K; every restart runs to the end). ``stop`` (a
-    :class:`gnc_teach._stop.Stop`) ends the torch path early, at a step boundary."""
+    :class:`gnc_teach._stop.Stop`) ends the torch path early, at a step boundary. With a ``deadline``
+    (``time.perf_counter()`` value) it raises :class:`~._solvers.anytime.OutOfTime` once that has passed
+    (or Ctrl-C was pressed), checked every step (torch) or every :data:`DEADLINE_BATCH` restarts (compiled)."""
     R, m, d = X0.shape
     K = m if tied else m // 2
     taus, t1 = tau
     small = X0.device.type == "cpu" and X0.dtype == F64 and K * K * d <= COMPILED_MAX_K2D
     if small and _kernels() is not None:
-        prune_at = int(PRUNE_AT * steps) if prune else 0
-        # every argument given: numba's dispatcher takes a ~0.25 ms slow path when defaults are left out
-        X, proxy = _kernels().adam_softmin(X0.contiguous().numpy(), steps, float(lr[0]), float(lr[1]),
-                                           taus.contiguous().numpy(), float(t1), tied, False, prune_at,
-                                           PRUNE_C, 0.9, 0.999, 1e-12)
+        prune_at = int(PRUNE_AT * steps) if prune and deadline is None else 0   # pruning needs the whole batch
+        X0n, tn, parts = X0.contiguous().numpy(), taus.contiguous().numpy(), []
+        step = R if deadline is None else DEADLINE_BATCH
+        for a in range(0, R, step):
+            _anytime.check_time(deadline)
+            # every argument given: numba's dispatcher takes a ~0.25 ms slow path when defaults are left out
+            parts.append(_kernels().adam_softmin(X0n[a:a + step], steps, float(lr[0]), float(lr[1]), tn[a:a + step],
+                                                 float(t1), tied, False, prune_at, PRUNE_C, 0.9, 0.999, 1e-12))
+        X, proxy = (np.concatenate(p) for p in zip(*parts))
         if bar is not None:
             bar.update(steps)
         return torch.from_numpy(X), torch.from_numpy(proxy)
 
     def ascent(X, t):
+        _anytime.check_time(deadline)
         if tied:
             _, _, gW, gH = softmin_margins(X, X, t, chunk=chunk)
             return gW + gH
@@ -384,13 +414,103 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=Non
     return X, proxy
 
 
+# ----------------------------------------------------------------------------- anytime search (budget=, effort=)
+#: Hop rounds: HOP_BATCH copies of the best code with every row moved by Gaussian noise of scale
+#: HOP_SCALES[r % 3] x its min angle (radians), descended again from a cold start (tau HOP_TAU -> tau[1],
+#: HOP_STEPS steps, lr HOP_LR), the best HOP_TOP distinct ones polished. Every RESTART_EVERY-th round is a
+#: fresh batch of restarts (new random starts) instead. Measured on Tammes codes in R^3 from the first
+#: round's best code: N = 35 reached Sloane's angle after 10 hop rounds, N = 60 after 8 (scale 0.1 alone
+#: took 40 single hops at N = 50; 0.3 hops did not improve N = 50 in 40 tries).
+HOP_SCALES = (0.05, 0.1, 0.2)
+HOP_BATCH, HOP_TOP, HOP_STEPS, HOP_TAU, HOP_LR = 32, 2, 300, 0.01, (0.01, 1e-4)
+RESTART_EVERY = 4
+#: Thomson hop rounds: THOMSON_HOPS single hops (every row moved by noise of scale THOMSON_SCALES[r % 3] x
+#: the min distance, then L-BFGS), each kept if the energy drops (monotonic basin hopping)
+THOMSON_SCALES = (0.1, 0.2, 0.4)
+THOMSON_HOPS = 8
+#: smooth-phase steps of the budgeted Thomson search (the L-BFGS polish finishes from rougher starts):
+#: measured in CPU time to the record from effort=12 searches, N = 100: 6.1 s with the default 1000 steps,
+#: 1.2 s with 200; N = 150: 13.0 s vs 2.8 s
+THOMSON_SEARCH_STEPS = 200
+
+
+def _anytime_options(budget, effort, target, callback):
+    """The validated anytime options as keyword arguments of :func:`._solvers.anytime.search`, or None
+    when neither a budget nor an effort is given (the default, one-shot solver)."""
+    budget, effort, target, callback = _anytime.check_budget(budget, effort, target, callback)
+    if budget is None and effort is None:
+        if target is not None or callback is not None:
+            raise ValueError("target and callback need a budget (seconds) or an effort (rounds) to search with.")
+        return None
+    return {"budget": budget, "effort": effort, "target": target, "callback": callback}
+
+
+def _round_seed(seed, r):
+    """The seed of round r's random numbers: a function of (seed, r) only, never of the clock."""
+    return int(np.random.SeedSequence([seed, r]).generate_state(1)[0])
+
+
+def _soft_search(K, d, *, tied, fresh, polish, hop_start, R, steps, lr, tau, chunk, top, seed, opts, desc, fmt,
+                 progress, restart_every=RESTART_EVERY):
+    """The anytime search of the two soft-min problems (Tammes: ``tied``; softmax: rows W then H).
+
+    ``fresh(seed) -> X0 (R, m, d)``: random starts; ``polish(X (m, d), min margin, deadline) -> Candidate``:
+    exact polish and value (larger is better); ``hop_start(payload) -> (X (m, d), min angle in radians)``. First
+    round: the batched smooth phase from ``fresh(seed)`` and the polish of the ``top`` best distinct
+    restarts; then hop rounds and, every ``restart_every``-th round, restart rounds (see :data:`HOP_SCALES`)."""
+    taus = tau[0]
+
+    def descend(X0, steps_, lr_, taus_, ntop, deadline):
+        stop = current_stop()
+        X, proxy = _smooth_phase(X0, steps=steps_, lr=lr_, tau=taus_, tied=tied, chunk=chunk, bar=None,
+                                 stop=stop, deadline=deadline)
+        best = None
+        for r in _distinct_best(X[:, :K], proxy, ntop):
+            if best is not None and stop():     # after Ctrl-C: the best restart only
+                break
+            _anytime.check_time(deadline)
+            c = polish(X[r].detach().cpu().double().numpy(), float(proxy[r]), deadline)
+            best = c if best is None or c.value > best.value else best
+        return best
+
+    def first():
+        c = descend(fresh(seed), steps, lr, tau, top, None)
+        c.restarts = R
+        return c
+
+    def next_round(r, best, deadline):
+        if r % restart_every == restart_every - 1:
+            c = descend(fresh(_round_seed(seed, r)), steps, lr, tau, top, deadline)
+            c.restarts = R
+            return c, "restarts"
+        Xb, angle = hop_start(best.payload)
+        sigma = HOP_SCALES[r % len(HOP_SCALES)] * angle
+        noise = np.random.default_rng(_round_seed(seed, r)).standard_normal((HOP_BATCH,) + Xb.shape)
+        X0 = normalize(torch.as_tensor(Xb[None] + sigma * noise, dtype=F64)).to(device=taus.device, dtype=taus.dtype)
+        cold = (torch.full((HOP_BATCH,), HOP_TAU, dtype=taus.dtype, device=taus.device), tau[1])
+        c = descend(X0, HOP_STEPS, HOP_LR, cold, HOP_TOP, deadline)
+        c.hops = HOP_BATCH
+        return c, "hops"
+
+    return _anytime.search(first, next_round, maximise=True, progress=progress, desc=desc, fmt=fmt, **opts)
+
+
+def _searched(res: CodeResult, info) -> CodeResult:
+    """``res`` with how the anytime search found it (see :class:`CodeResult`)."""
+    res.restarts, res.rounds, res.hops = info.restarts, info.rounds, info.hops
+    res.interrupted, res.history = info.interrupted, info.history
+    res.certificate["stopped_by"] = info.stopped_by
+    return res
+
+
 # ----------------------------------------------------------------------------- softmax codes
 @interruptible
 @_small_problems_single_threaded
 def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                  steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
                  lr=(0.05, 1e-4), tau=(0.3, 2e-4), tau_spread: float | None = None, chunk: int = 2048,
-                 h_start: str = "w", progress: bool = False) -> CodeResult:
+                 h_start: str = "w", progress: bool = False, budget: float | None = None,
+                 effort: int | None = None, target: float | None = None, callback=None) -> CodeResult:
     """A softmax code: K unit rows in R^d maximising rho(W) = min_k dist(w_k, conv{w_j : j != k}).
 
     Phase 1 maximises the soft-min over (k, j) of the margins <w_k - w_j, h_k> over unit W and unit
@@ -406,16 +526,43 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
     (:data:`PRUNE_AT`; measured to keep the best restart in 1039 of 1040 runs at d = 3).
     Returns a :class:`CodeResult`; the value is a certified lower bound
     rho(W) <= rho*(d, K) <= ``upper_bound``, "best found" unless proved.
+
+    Anytime search: ``budget`` (seconds), ``effort`` (rounds after the first), ``target`` (stop once rho
+    reaches it), ``callback`` and Ctrl-C as in :func:`tammes_code`; hop rounds perturb W and H of the best
+    code. Each candidate is polished as in phase 2 (SLSQP up to 451 variables, else evaluated exactly).
     """
     K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     if h_start not in ("w", "random"):
         raise ValueError(f"h_start must be 'w' (start H at W) or 'random' (H independent of W), got {h_start!r}")
     device, dtype = resolve(device, dtype)
+    opts = _anytime_options(budget, effort, target, callback)
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 3)
     taus = _taus(tau, tau_spread, R, device, dtype, K)
-    _check_phase_memory(K, d, R, 2 * K, chunk, device, dtype)
+    _check_phase_memory(K, d, R if opts is None else max(R, HOP_BATCH), 2 * K, chunk, device, dtype)
     t0 = time.perf_counter()
+    if opts is not None:
+        # above SOFTMAX_RESTARTS_ONLY_K every round is a fresh batch of the one-shot solver (see there)
+        restart_every = 1 if K > SOFTMAX_RESTARTS_ONLY_K else RESTART_EVERY
+
+        def fresh(s):
+            W0 = _start(K, d, R, s, device, dtype)
+            return torch.cat([W0, W0 if h_start == "w" else _start(K, d, R, s + 2**31, device, dtype)], 1)
+
+        def polish_fn(Xnp, proxy, deadline):
+            c = _slp_softmax(_polish._unit(Xnp[:K]), _polish._unit(Xnp[K:]), proxy, polish, deadline)
+            return _anytime.Candidate(c, c[1])
+
+        def hop_start(p):
+            Wb, Hb = p[0], p[2]
+            return np.vstack([Wb, Wb if Hb is None else Hb]), math.acos(min(1.0, _polish.max_cos_blocks(Wb)))
+
+        best, found = _soft_search(
+            K, d, tied=False, fresh=fresh, polish=polish_fn,
+            hop_start=hop_start, R=R, steps=steps, lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K),
+            chunk=chunk, top=top, seed=seed, opts=opts, desc=f"softmax K={K} d={d}", fmt="rho {:.9f}",
+            progress=progress, restart_every=restart_every)
+        return _softmax_result(K, d, *best.payload, {}, R, t0, device, dtype, found)
 
     W0 = _start(K, d, R, seed, device, dtype)
     # H = W: margins start at 1 - <w_j, w_k> (Tammes-like); random: a different stream of the same seed
@@ -432,28 +579,70 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
         if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
             break
         Wr = _polish._unit(X[r, :K].detach().cpu().double().numpy())
-        info = {}
-        polished = polish and not stop()
-        if polished:
-            # phase 1's min margin (a lower bound on rho(Wr): its h_k are unit) and its H start the polish;
-            # the smooth optimum is near-degenerate, where the exact evaluation takes its slow route
-            Hr = _polish._unit(X[r, K:].detach().cpu().double().numpy())
-            Wnp, rho, H, info = _polish.polish_softmax(Wr, _rho_and_h, start=(float(proxy[r]), Hr))
-        if not polished or Wnp is Wr:        # no polished round was kept: evaluate Wr exactly
-            Wnp, rho, H = _evaluable(Wr)
-        if best is None or rho > best[1]:
-            best = (Wnp, rho, H, info)
-    Wnp, rho, H, info = best
+        Hr = _polish._unit(X[r, K:].detach().cpu().double().numpy())
+        cand = _polished_softmax(Wr, Hr, float(proxy[r]), polish and not stop())
+        if best is None or cand[1] > best[1]:
+            best = cand
+    return _softmax_result(K, d, *best, {"smooth_lower_bound": float(proxy.max())}, R, t0, device, dtype)
+
+
+def _polished_softmax(Wr, Hr, proxy, polish):
+    """``(W, rho, H, info)``: phase 2 for one restart (``Hr`` and the min margin ``proxy`` from phase 1)."""
+    info = {}
+    if polish:
+        # phase 1's min margin (a lower bound on rho(Wr): its h_k are unit) and its H start the polish;
+        # the smooth optimum is near-degenerate, where the exact evaluation takes its slow route
+        Wnp, rho, H, info = _polish.polish_softmax(Wr, _rho_and_h, start=(proxy, Hr))
+    if not polish or Wnp is Wr:        # no polished round was kept: evaluate Wr exactly
+        Wnp, rho, H = _evaluable(Wr)
+    return Wnp, rho, H, info
+
+
+#: The budgeted softmax search for K > SOFTMAX_RESTARTS_ONLY_K runs restart rounds only, each a fresh batch
+#: with the one-shot defaults, polished as the one-shot solver does. Measured at d = 10, K = 100: hop rounds
+#: improved on the best code in 0 of 12 rounds (seeds 2, 3); one batch of 10 restarts x 4000 steps with start
+#: temperatures up to 1.0 took 6-10 s for rho 0.6642-0.6686 (seeds 0-2, polished), one default batch
+#: 2.7-3.7 s for 0.6629-0.6686, so more default batches per second win.
+SOFTMAX_RESTARTS_ONLY_K = 64
+
+#: the budgeted softmax polish: SLP on (W, H) up to SLP_SOFTMAX_MAX_VARIABLES tangent coordinates 2 K (d - 1)
+#: (d = 3, K = 60: 240; d = 4, K = 70 (420) took ~40 s per polish on a loaded machine and d = 10, K = 100
+#: (1800) minutes: larger codes are evaluated exactly instead), then
+#: SLSQP from the SLP result up to SLSQP_CONFIRM_MAX variables 2 K d + 1 (d = 3: K <= 33). Measured at d = 3:
+#: SLP 0.1-1.7 s vs SLSQP 5-57 s per polish at K = 30-60, the same local max to 1e-10 in 3 of 4 restarts; in
+#: the fourth (K = 60) SLP stopped 1.7e-6 below SLSQP's at a point with KKT residual 4e-8.
+SLP_SOFTMAX_MAX_VARIABLES, SLSQP_CONFIRM_MAX = 400, 201
+
+
+def _slp_softmax(Wr, Hr, proxy, polish, deadline):
+    """``(W, rho, H, info)``: the budgeted search's polish of one softmax candidate (see above)."""
+    K, d = Wr.shape
+    if not polish or 2 * K * (d - 1) > SLP_SOFTMAX_MAX_VARIABLES:   # the one-shot solver's polish
+        W, rho, H, info = _polished_softmax(Wr, Hr, proxy, polish)
+        return W, rho, H, dict(info, polish="slsqp on the near-binding margins" if polish else "none")
+    X, _, info = _slp.maxmin_slp(np.vstack([Wr, Hr]), _slp.softmax_constraints(K), _slp.softmax_objective(K),
+                                 radius=0.01, margin=0.02, deadline=deadline)
+    W, rho, H = _evaluable(_polish._unit(X[:K]))
+    info["polish"] = "slp"
+    if 2 * K * d + 1 <= SLSQP_CONFIRM_MAX and H is not None:
+        W2, rho2, H2, info2 = _polish.polish_softmax(W, _rho_and_h, start=(rho, H))
+        if rho2 > rho:
+            W, rho, H, info = W2, rho2, H2, {**info, **info2, "polish": "slp, then slsqp"}
+    return W, rho, H, info
+
+
+def _softmax_result(K, d, Wnp, rho, H, info, extra, R, t0, device, dtype, found=None):
     W = torch.as_tensor(Wnp, dtype=F64).to(device=device, dtype=dtype)
     Wq = W.detach().cpu().double().numpy()               # what is returned (float32 rounds it)
     if not np.array_equal(Wq, Wnp):
         rho, H = _rho_and_h(Wq)
-    cert = dict(info)
-    cert["smooth_lower_bound"] = float(proxy.max())
+    cert = dict(info, **extra)
     if K * d <= 400 and H is not None and ("kkt_residual" not in cert or not np.array_equal(Wq, Wnp)):
         kkt, nb = _polish.softmax_kkt(Wq, H, rho)
         cert.update({"kkt_residual": kkt, "binding_pairs": nb})
-    res = describe_code(W, kind="softmax", certificate=cert, restarts=R, seconds=time.perf_counter() - t0)
+    res = describe_code(W, kind="softmax", certificate=cert, restarts=R)
+    if found is not None:
+        _searched(res, found)
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -464,7 +653,8 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
 def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, device=None, dtype=None,
                 steps: int | None = None, fast: bool = False, polish: bool = True, top: int | None = None,
                 hops: int | None = None, lr=(0.05, 1e-4), tau=(0.3, 2e-4), tau_spread: float | None = None,
-                chunk: int = 2048, progress: bool = False) -> CodeResult:
+                chunk: int = 2048, progress: bool = False, budget: float | None = None, effort: int | None = None,
+                target: float | None = None, callback=None) -> CodeResult:
     """A Tammes code: K unit rows maximising the minimal pairwise angle (minimising max_{i != j} <x_i, x_j>).
 
     Phase 1: soft-max of the cosines, -tau log sum_{i != j} exp(<x_i, x_j>/tau)... maximised as a
@@ -473,17 +663,42 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     (perturb, re-polish, keep if better; default 64 when K d <= 96 and not ``fast``, else 0). Start
     temperatures and ``fast=True`` as in :func:`softmax_code` (``tau_spread`` default: 30 for K <= 64, 3
     above). ``.min_angle`` is the objective; ``.rho`` is reported too (rho >= 1 - max cos).
+
+    Anytime search (for research runs; the defaults above stay the fast one-shot solver): with a time
+    ``budget`` (seconds) and/or an ``effort`` (rounds after the first), the first round (phase 1 and the
+    polish of the ``top`` best basins) is followed by rounds of global moves until the budget is spent:
+    hop rounds (32 perturbed copies of the best code descended again at once, the best two polished) and,
+    every 4th round, a fresh batch of restarts (see :data:`HOP_SCALES`); the exact polish is sequential
+    linear programming (:mod:`._solvers.slp`), for any K. It stops early once the min angle reaches
+    ``target`` (degrees), when ``callback(progress)`` returns True, or on Ctrl-C (the best code so far is
+    returned, ``.interrupted`` set). The rounds depend only on ``seed``, not on the clock.
     """
     K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     device, dtype = resolve(device, dtype)
+    opts = _anytime_options(budget, effort, target, callback)
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 3)
     if hops is None:  # cheap for small codes (~0.1 s per hop at K = 30, d = 3)
-        hops = 64 if K * d <= 96 and not fast else 0
+        hops = 64 if K * d <= 96 and not fast and opts is None else 0
     hops = check_int(hops, "hops", minimum=0)
     taus = _taus(tau, tau_spread, R, device, dtype, K)
-    _check_phase_memory(K, d, R, K, chunk, device, dtype)
+    _check_phase_memory(K, d, R if opts is None else max(R, HOP_BATCH), K, chunk, device, dtype)
     t0 = time.perf_counter()
+    if opts is not None:
+        def polish_fn(Xnp, _proxy, deadline):
+            Xnp, info = _polish._unit(Xnp), {"polish": "none"}
+            if polish:
+                Xnp, _, info = _slp.maxmin_slp(Xnp, _slp.tammes_constraints, _slp.tammes_objective,
+                                               deadline=deadline)
+                info["polish"] = "slp"
+            return _anytime.Candidate((Xnp, info), _min_angle(Xnp))
+
+        best, found = _soft_search(
+            K, d, tied=True, fresh=lambda s: _start(K, d, R, s, device, dtype), polish=polish_fn,
+            hop_start=lambda p: (p[0], math.acos(min(1.0, _polish.max_cos_blocks(p[0])))), R=R, steps=steps,
+            lr=lr, tau=taus, chunk=chunk, top=top, seed=seed, opts=opts,
+            desc=f"tammes K={K} d={d}", fmt="{:.9f} deg", progress=progress)
+        return _tammes_result(K, d, *best.payload, R, t0, device, dtype, found)
 
     stop = current_stop()
     with _bar(progress, steps, f"tammes K={K} d={d}") as bar:
@@ -504,6 +719,10 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     if polish and hops and not stop():
         Xnp, accepted = _polish.hop_tammes(Xnp, hops=hops, seed=seed)
         info = dict(info, hops=hops, hops_accepted=accepted)
+    return _tammes_result(K, d, Xnp, info, R, t0, device, dtype)
+
+
+def _tammes_result(K, d, Xnp, info, R, t0, device, dtype, found=None):
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
     cert = dict(info)
     if K * d <= 400:
@@ -511,6 +730,8 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
         cert.update({"kkt_residual": kkt, "binding_pairs": nb})
     res = describe_code(W, kind="tammes", certificate=cert, restarts=R)
     res.status = _tammes_status(K, d, res.min_angle)
+    if found is not None:
+        _searched(res, found)
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -533,47 +754,86 @@ def _tammes_status(K, d, angle):
 @_small_problems_single_threaded
 def thomson_code(K: int, d: int, *, s: float = 1.0, restarts: int | None = None, seed: int = 0, device=None,
                  dtype=None, steps: int | None = None, fast: bool = False, polish: bool = True,
-                 top: int | None = None, lr=(0.02, 1e-4), chunk: int = 2048, progress: bool = False) -> CodeResult:
+                 top: int | None = None, lr=(0.02, 1e-4), chunk: int = 2048, progress: bool = False,
+                 budget: float | None = None, effort: int | None = None, target: float | None = None,
+                 callback=None) -> CodeResult:
     """A Thomson (Riesz s-energy) code: K unit rows minimising E_s = sum_{i<j} ||x_i - x_j||^{-s} (s > 0).
 
     Phase 1: Riemannian Adam on -E_s for all restarts at once; phase 2: L-BFGS (float64) on the
     ``top`` lowest-energy restarts. ``.energy`` is E_s at the given ``s``; the tangent-gradient norm is
     in ``.certificate["grad_norm"]``.
+
+    Anytime search: ``budget`` (seconds), ``effort`` (rounds after the first), ``target`` (stop once the
+    energy is at most this), ``callback`` and Ctrl-C as in :func:`tammes_code`. Hop rounds are monotonic
+    basin hopping from the best code (:data:`THOMSON_HOPS` perturb-and-L-BFGS moves, see
+    :data:`THOMSON_SCALES`); every 4th round is a fresh batch of restarts. The smooth phase of the search
+    runs :data:`THOMSON_SEARCH_STEPS` steps unless ``steps`` is given.
     """
     K, d, restarts, steps, seed, chunk, lr = _check_common(K, d, restarts, steps, seed, chunk, lr)
     s = check_positive(s, "s")
     device, dtype = resolve(device, dtype)
+    opts = _anytime_options(budget, effort, target, callback)
+    if opts is not None and steps is None:
+        steps = THOMSON_SEARCH_STEPS
     R, steps = _defaults(K, restarts, steps, fast)
     top = _top(top, R, K, fast, 4)
     _check_phase_memory(K, d, R, K, chunk, device, dtype)
     t0 = time.perf_counter()
+    polish = polish and K * K * d <= 5e7          # dense pair lists in the L-BFGS polish
 
-    def ascent(X, _t):
-        return -riesz_energy_grad(X, s, chunk=chunk)[1]
+    def batch(seed_, show, deadline=None):
+        def ascent(X, _t):
+            _anytime.check_time(deadline)
+            return -riesz_energy_grad(X, s, chunk=chunk)[1]
 
-    stop = current_stop()
-    with _bar(progress, steps, f"thomson K={K} d={d}") as bar, torch.no_grad():
-        X = riemannian_adam(_start(K, d, R, seed, device, dtype), ascent, steps=steps, lr=lr,
-                            tau=(1.0, 1.0), progress=bar, stop=stop)
-        E, _ = riesz_energy_grad(X, s, chunk=chunk)
-    best = None
-    for r in torch.argsort(E)[:top].tolist():
-        if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
-            break
-        Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
-        info = {}
-        if polish and K * K * d <= 5e7 and not stop():      # dense pair lists in the L-BFGS polish
-            Xnp, info = _polish.polish_riesz(Xnp, s)
-        e = _polish.riesz_energy_np(Xnp, s)
-        if best is None or e < best[1]:
-            best = (Xnp, e, info)
-    Xnp, _, info = best
+        stop = current_stop()
+        with _bar(show, steps, f"thomson K={K} d={d}") as bar, torch.no_grad():
+            X = riemannian_adam(_start(K, d, R, seed_, device, dtype), ascent, steps=steps, lr=lr,
+                                tau=(1.0, 1.0), progress=bar, stop=stop)
+            E, _ = riesz_energy_grad(X, s, chunk=chunk)
+        best = None
+        for r in torch.argsort(E)[:top].tolist():
+            if best is not None and stop():     # after Ctrl-C: the best restart only, unpolished
+                break
+            Xnp = _polish._unit(X[r].detach().cpu().double().numpy())
+            info = {}
+            if polish and not stop():
+                Xnp, info = _polish.polish_riesz(Xnp, s)
+            e = _polish.riesz_energy_np(Xnp, s)
+            if best is None or e < best.value:
+                best = _anytime.Candidate((Xnp, info), e, restarts=R)
+        return best
+
+    if opts is None:
+        best, found = batch(seed, progress), None
+    else:
+        def next_round(r, best, deadline):
+            if r % RESTART_EVERY == RESTART_EVERY - 1:
+                return batch(_round_seed(seed, r), False, deadline), "restarts"
+            (Xb, info), e = best.payload, best.value
+            rng = np.random.default_rng(_round_seed(seed, r))
+            sigma = THOMSON_SCALES[r % len(THOMSON_SCALES)] * math.sqrt(2 - 2 * _polish.max_cos_blocks(Xb))
+            done = 0
+            while done < THOMSON_HOPS:
+                _anytime.check_time(deadline)
+                Y = _polish._unit(Xb + sigma * rng.standard_normal(Xb.shape))
+                Y, yinfo = _polish.polish_riesz(Y, s) if polish else (Y, {})
+                ey, done = _polish.riesz_energy_np(Y, s), done + 1
+                if ey < e - 1e-13 * e:                   # not the same minimum again, up to rounding
+                    Xb, info, e = Y, yinfo, ey
+            return _anytime.Candidate((Xb, info), e, hops=done), "hops"
+
+        best, found = _anytime.search(lambda: batch(seed, False), next_round, maximise=False, progress=progress,
+                                      desc=f"thomson K={K} d={d}", fmt="E {:.9f}", **opts)
+    Xnp, info = best.payload
     W = torch.as_tensor(Xnp, dtype=F64).to(device=device, dtype=dtype)
     res = describe_code(W, kind="thomson", s=s, certificate=dict(info), restarts=R)
     if d == 2 or K <= d + 1:
         star = _polish.riesz_energy_np(_polygon_or_simplex(K, d), s)
         if abs(res.energy - star) <= 1e-9 * star:
             res.status = "proved optimal (regular polygon / simplex)"
+    if found is not None:
+        _searched(res, found)
     res.seconds = time.perf_counter() - t0
     return res
 

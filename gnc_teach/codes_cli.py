@@ -3,6 +3,7 @@
     gnc-teach code softmax --K 8 --d 3                    rho, min angle, energy, bound/gap, runtime
     gnc-teach code thomson --K 12 --d 3 --s 2 --json      one JSON object, including "W" as rows
     gnc-teach code tammes --K 13 --d 3 --save W.npy       also write W (K, d) with numpy.save
+    gnc-teach code tammes --K 50 --d 3 --budget 60        search for 60 s (Ctrl-C: the best so far)
 
 Every option is checked before the solve starts (including that --save can be written); the summary is
 printed before W is saved, and W is written atomically. Ctrl-C stops the search and prints (and saves)
@@ -38,14 +39,19 @@ def _int_option(name, minimum, maximum=None):
     return parse
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--s must be a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"--s must be a finite number > 0, got {text}")
-    return value
+def _positive_float_named(name):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {text}")
+        return value
+    return parse
+
+
+_positive_float = _positive_float_named("--s")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -67,6 +73,13 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="Riesz exponent for thomson (default 1 = Coulomb); energies are reported at this s")
     p.add_argument("--fast", action="store_true",
                    help="fewer steps and restarts, only the best one polished (quick look)")
+    p.add_argument("--budget", type=_positive_float_named("--budget"), default=None, metavar="SECONDS",
+                   help="keep searching (basin hops, fresh restarts) for this long; Ctrl-C returns the best so far")
+    p.add_argument("--effort", type=_int_option("--effort", 0), default=None, metavar="ROUNDS",
+                   help="rounds of search after the first (the same rounds on every machine)")
+    p.add_argument("--target", type=float, default=None,
+                   help="with --budget/--effort: stop once the objective reaches this (rho, min angle in "
+                        "degrees, or energy)")
     p.add_argument("--json", action="store_true", help="print one JSON object (with W as a list of rows)")
     p.add_argument("--save", metavar="PATH", default=None,
                    help="save W (K, d) as a .npy file (a folder: KIND_K{K}_d{d}.npy in it; .npy is added "
@@ -111,6 +124,8 @@ def run(args) -> int:
               dtype=args.dtype, fast=args.fast, progress=(not args.json) and sys.stderr.isatty())
     if args.kind == "thomson":
         kw["s"] = args.s
+    if args.budget is not None or args.effort is not None or args.target is not None:
+        kw.update(budget=args.budget, effort=args.effort, target=args.target)
     try:
         with warnings.catch_warnings():   # the summary below says "interrupted" itself
             warnings.filterwarnings("ignore", message=".*was interrupted", category=RuntimeWarning)

@@ -1,4 +1,5 @@
 """Tests for gnc_teach.certify: Riemannian calculus on products of spheres and the one-vs-rest certificates."""
+import json
 import math
 
 import pytest
@@ -261,27 +262,58 @@ def test_shipped_search_cache_is_complete_and_consistent():
     grid = {(d, K) for d, Ks in C.SEARCH_GRID.items() for K in Ks}
     assert {(r["d"], r["K"]) for r in rows} == grid and len(rows) == len(grid)
     for r in rows:
-        assert r["verdict"] in ("agree", "tammes code is not a softmax code", "softmax search below tammes")
+        assert r["verdict"] in C.VERDICTS
         assert r["max_gap"] < 1e-12
         assert r["rho_tammes"] >= r["one_minus_cos_tammes"] - 1e-12       # rho >= 1 - max cos (proved)
-        if r["d"] == 3:
-            assert r["angle_sloane"] == C.SLOANE_D3[r["K"]]
+        assert r["rho_softmax"] == max(r["rho_softmax_w"], r["rho_softmax_random"])
+        assert r["angle_sloane"] == C.sloane_angle(r["K"], r["d"])
         if r["K"] <= 2 * r["d"]:
             assert r["rho_tammes"] == pytest.approx(1.0, abs=1e-9)         # rho* = 1 for d+2 <= K <= 2d
 
 
-def test_softmax_vs_tammes_small_case_and_redo(tmp_path):
+def _same_rows(a, b):
+    """Row lists equal but for the run time, NaN equal to NaN (rho_ufm is NaN when the UFM route was not run)."""
+    def key(r):
+        return {k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items() if k != "seconds"}
+    return [key(r) for r in a] == [key(r) for r in b]
+
+
+def test_softmax_vs_tammes_small_case(tmp_path):
     pytest.importorskip("gnc_teach.codes")
     r = C.softmax_vs_tammes(3, 6, restarts=4, ufm=False)
     assert r["verdict"] == "agree" and r["rho_tammes"] == pytest.approx(1.0, abs=1e-9)
     assert r["angle_tammes"] == pytest.approx(90.0, abs=1e-6) and math.isnan(r["rho_ufm"])
     assert set(C.SEARCH_FIELDS) <= set(r)
-    path = tmp_path / "s.csv"
-    C.run_search(path, grid={3: [5]}, restarts=4, verbose=False)
-    (row,) = C.load_search(path)
-    assert (row["d"], row["K"], row["verdict"]) == (3, 5, "agree")
-    C.run_search(path, grid={3: [5]}, restarts=4, resume=True, verbose=False)    # resume keeps the row
-    assert C.load_search(path) == [row]
+    assert r["rho_softmax_random"] == pytest.approx(1.0, abs=1e-9)          # the independent start agrees
+    assert r["angle_sloane"] == 90.0 and C.sloane_angle(31, 3) is None and C.sloane_angle(6, 4) is None
+
+
+def test_search_writes_as_it_goes_and_resumes(tmp_path, monkeypatch):
+    path, results = tmp_path / "s.csv", tmp_path / "s.jsonl"
+    real = C.softmax_vs_tammes
+
+    def crash_on_k6(d, K, **kw):
+        if K == 6:
+            raise KeyboardInterrupt            # the run stops during the second configuration
+        return real(d, K, **kw)
+
+    monkeypatch.setattr(C, "softmax_vs_tammes", crash_on_k6)
+    with pytest.raises(KeyboardInterrupt):
+        C.run_search(path, grid={3: [5, 6]}, effort=0, ufm_max_K=0, verbose=False)
+    assert [json.loads(ln)["K"] for ln in results.read_text().splitlines()] == [5]   # saved when finished
+    (first,) = C.load_search(path)
+    assert (first["d"], first["K"], first["effort"]) == (3, 5, 0)
+
+    calls = []
+    monkeypatch.setattr(C, "softmax_vs_tammes", lambda d, K, **kw: calls.append(K) or real(d, K, **kw))
+    C.run_search(path, grid={3: [5, 6]}, effort=0, ufm_max_K=0, resume=True, verbose=False)
+    assert calls == [6]                                          # only the missing configuration
+    rows = C.load_search(path)
+    assert [r["K"] for r in rows] == [5, 6] and _same_rows(rows[:1], [first])
+    C.run_search(path, grid={3: [5, 6]}, effort=0, ufm_max_K=0, resume=True, redo=[(3, 5)], verbose=False)
+    assert calls == [6, 5]                                       # --redo recomputes a configuration
+    assert _same_rows(C.load_search(path), rows)                 # the rounds depend on the seed only
+    assert "effort=0 rounds per solver" in path.read_text()
 
 
 def test_softmax_vs_tammes_both_starts_are_reported():

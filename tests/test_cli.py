@@ -54,3 +54,12 @@ def test_bad_arguments_argparse_exit_2(argv, message, capsys):
         main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_budgeted_search_from_the_command_line(capsys):
+    argv = ["code", "thomson", "--K", "6", "--d", "3", "--restarts", "2", "--steps", "30", "--effort", "2", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rounds"] == 2 and out["hops"] > 0 and out["certificate"]["stopped_by"] == "effort"
+    assert main(["code", "tammes", "--K", "5", "--d", "3", "--target", "80"]) == 2     # a target needs a budget
+    assert "need a budget" in capsys.readouterr().err

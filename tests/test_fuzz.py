@@ -405,6 +405,12 @@ add(CF + "certified_ufm_path", 4, 1, 1, [0.1], name="d")
 add(CF + "certified_ufm_path", 4, 3, 1, [0.1], warm_steps=0, name="warm_steps")
 add(CF + "run_search", name="restarts", restarts=0, grid={3: [5]},
     setup=lambda box: ((), dict(path=box / "search.csv", restarts=0, grid={3: [5]}, verbose=False)))
+add(CF + "run_search", name="effort",
+    setup=lambda box: ((), dict(path=box / "search.csv", effort=-1, grid={3: [5]}, verbose=False)))
+add(CF + "run_search", name="budget",
+    setup=lambda box: ((), dict(path=box / "search.csv", budget=float("nan"), grid={3: [5]}, verbose=False)))
+add(CF + "run_search", name="jobs",
+    setup=lambda box: ((), dict(path=box / "search.csv", jobs=0, grid={3: [5]}, verbose=False)))
 add(CF + "load_search", name="missing.csv", errors=(FileNotFoundError,),
     setup=lambda box: ((box / "missing.csv",), {}))
 

@@ -271,6 +271,40 @@ def test_fused_and_round_paths_agree(monkeypatch):
     assert torch.allclose(a.rho, b.rho, atol=1e-13)
 
 
+def _rings(n_rings, per_ring):
+    """Points on latitude circles of S^2 (rings turned by half a step in turn): many coplanar faces."""
+    rows = []
+    for i in range(n_rings):
+        z = -1 + (2 * i + 1) / n_rings
+        r, off = math.sqrt(1 - z * z), (i % 2) * math.pi / per_ring
+        rows += [[r * math.cos(2 * math.pi * j / per_ring + off), r * math.sin(2 * math.pi * j / per_ring + off), z]
+                 for j in range(per_ring)]
+    return torch.tensor(rows, dtype=F64)
+
+
+@pytest.mark.parametrize("kind", ["random", "rings"])
+def test_multiple_pricing_finds_the_same_nearest_points(kind, monkeypatch):
+    # from K = 400 the compiled pass re-prices the few most violating rows of its last full pass first;
+    # the optimality test still prices all rows, so the certified distances are the same
+    kernels = margins_module._compiled()
+    W = random_sphere(450, 9, seed=4) if kind == "random" else _rings(30, 15)
+    assert W.shape[0] >= kernels.MULTIPLE_PRICING_MIN_K
+    a = one_vs_rest_distance(W, return_details=True)
+    monkeypatch.setattr(kernels, "MULTIPLE_PRICING_MIN_K", 10 ** 9)
+    b = one_vs_rest_distance(W, return_details=True)
+    for det in (a, b):
+        check_certificate(det, W)
+    assert torch.allclose(a.rho, b.rho, atol=1e-13)
+
+
+def test_top_keeps_the_largest_entries():
+    kernels = margins_module._compiled()
+    w = np.array([0.3, -np.inf, 2.0, 1.0, 5.0, -1.0, 2.5])
+    cand, cv = np.empty(3, dtype=np.int64), np.empty(3)
+    assert kernels._top(w, cand, cv) == 3 and sorted(cand.tolist()) == [2, 4, 6] and sorted(cv) == [2.0, 2.5, 5.0]
+    assert kernels._top(w[:2], cand, cv) == 2
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_compiled_exchange_on_near_coplanar_faces(seed, monkeypatch):
     # the nearest face of w_k is a square whose corners are 1e-7 off one plane (as in optimised codes):

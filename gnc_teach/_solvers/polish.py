@@ -320,24 +320,49 @@ def max_cos_blocks(X, *, chunk=2048):
     return best
 
 
+def _riesz_value_grad(Xu, s):
+    """E_s and its Euclidean gradient at unit rows ``Xu (K, d)``, dense: distances from the differences
+    (accurate for close points), gradient sum_j c_ij (x_i - x_j) = x_i sum_j c_ij - (C X)_i with
+    c_ij = -s ||x_i - x_j||^(-s-2) (s = 0: -||x_i - x_j||^-2). O(K^2 d) time and memory."""
+    K = len(Xu)
+    Dv = Xu[:, None, :] - Xu[None, :, :]
+    D2 = np.einsum("ijd,ijd->ij", Dv, Dv)
+    np.fill_diagonal(D2, 1.0)
+    if s == 0:
+        E, C = -0.25 * np.log(D2).sum(), -1.0 / D2
+    else:
+        P = D2 ** (-s / 2)
+        E, C = 0.5 * (P.sum() - K), -s * P / D2
+    np.fill_diagonal(C, 0.0)
+    return E, Xu * C.sum(1, keepdims=True) - C @ Xu
+
+
+#: polish_riesz evaluates densely (O(K^2 d) memory) up to this K, by pairs in row blocks above
+RIESZ_DENSE_MAX_K = 1024
+
+
 def polish_riesz(X, s=1.0, *, gtol=1e-13, maxiter=5000):
     """L-BFGS on ``Y -> E_s(Y/||Y||)``; returns ``(X, info)`` with the final tangent-gradient norm."""
     K, d = X.shape
-    i, j = np.triu_indices(K, 1)
+    if K > RIESZ_DENSE_MAX_K:
+        i, j = np.triu_indices(K, 1)
 
     def f(y):
         Y = y.reshape(K, d)
         nrm = np.linalg.norm(Y, axis=1, keepdims=True)
         Xu = Y / nrm
-        Dv = Xu[i] - Xu[j]
-        D = np.linalg.norm(Dv, axis=1)
-        if s == 0:
-            E, c = -np.log(D).sum(), -1.0 / D ** 2
+        if K <= RIESZ_DENSE_MAX_K:
+            E, Gx = _riesz_value_grad(Xu, s)
         else:
-            E, c = (D ** -s).sum(), -s * D ** (-s - 2)
-        Gx = np.zeros((K, d))
-        np.add.at(Gx, i, c[:, None] * Dv)
-        np.add.at(Gx, j, -c[:, None] * Dv)
+            Dv = Xu[i] - Xu[j]
+            D = np.linalg.norm(Dv, axis=1)
+            if s == 0:
+                E, c = -np.log(D).sum(), -1.0 / D ** 2
+            else:
+                E, c = (D ** -s).sum(), -s * D ** (-s - 2)
+            Gx = np.zeros((K, d))
+            np.add.at(Gx, i, c[:, None] * Dv)
+            np.add.at(Gx, j, -c[:, None] * Dv)
         Gy = (Gx - (Gx * Xu).sum(1, keepdims=True) * Xu) / nrm
         return E, Gy.ravel()
 
