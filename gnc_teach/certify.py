@@ -545,10 +545,9 @@ def softmax_vs_tammes(d: int, K: int, *, restarts: int | None = 32, seed: int = 
         WU, rho_U, eig_U = _ufm_route(K, d, seed, taus)
         if rho_U > best:
             best_W, best = WU, rho_U
-    ang = _angle
     out = {"d": d, "K": K, "rho_tammes": rho_T, "rho_softmax": max(rho_S.values()), "rho_ufm": rho_U,
-           "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": ang(WT),
-           "angle_softmax_best": ang(best_W), "angle_sloane": sloane_angle(K, d),
+           "one_minus_cos_tammes": 1 - float(_max_cos(WT)), "angle_tammes": _angle(WT),
+           "angle_softmax_best": _angle(best_W), "angle_sloane": sloane_angle(K, d),
            "rattlers_softmax_best": len(rattlers(best_W)), "rattlers_tammes": len(rattlers(WT)),
            "max_gap": max([cT.max_gap] + [c.max_gap for c in certs.values()]), "verdict": None,
            "seconds": time.perf_counter() - t0, "h_start": h_start, "ufm_min_eig": eig_U,
@@ -635,6 +634,7 @@ def write_search_csv(rows, path=SEARCH_PATH, *, header=()):
              "# codes; angle_sloane: best-known Tammes angle in R^3 from Sloane et al., Tables of Spherical Codes",
              "# (the table shipped in gnc_teach/data/tammes_d3.csv, N <= 30); rho_ufm = nan: the UFM route was not run.",
              ",".join(SEARCH_FIELDS)]
+    # the verdict is derived again from each row's numbers: rows kept from earlier runs may carry an older rule
     lines += [table_row(dict({f: r.get(f) for f in SEARCH_FIELDS}, verdict=_verdict(r)), SEARCH_FIELDS)
               for r in sorted(rows, key=lambda r: (r["d"], r["K"]))]
     write_atomic(path, "\n".join(lines) + "\n")
@@ -687,8 +687,8 @@ def run_search(path=SEARCH_PATH, *, grid=None, restarts: int | None = None, seed
         if verbose:
             print(table_row({f: r.get(f) for f in SEARCH_FIELDS}, SEARCH_FIELDS), flush=True)
 
-    no_ufm = lambda r: r["K"] <= ufm_max_K and (r.get("rho_ufm") is None or math.isnan(r["rho_ufm"]))  # noqa: E731
-    tasks = [(r["d"], r["K"], {"row": r, "seed": seed}) for r in rows if no_ufm(r)]
+    tasks = [(r["d"], r["K"], {"row": r, "seed": seed}) for r in rows
+             if r["K"] <= ufm_max_K and (r.get("rho_ufm") is None or math.isnan(r["rho_ufm"]))]
     tasks += [(d, K, dict(kw, ufm=K <= ufm_max_K)) for d, K in todo]
     if jobs > 1 and len(tasks) > 1:
         import multiprocessing as mp

@@ -355,6 +355,14 @@ def _start(K, d, R, seed, device, dtype):
 COMPILED_MAX_K2D = 20_000
 
 
+def _softmax_start(K, d, R, seed, h_start, device, dtype):
+    """``(R, 2K, d)`` random starts of the softmax problem, rows W then H."""
+    W0 = _start(K, d, R, seed, device, dtype)
+    # H = W: margins start at 1 - <w_j, w_k> (Tammes-like); random: a different stream of the same seed
+    H0 = W0 if h_start == "w" else _start(K, d, R, seed + 2**31, device, dtype)
+    return torch.cat([W0, H0], 1)
+
+
 def _kernels():
     """The compiled smooth phase (:mod:`._solvers.sphere_kernels`), or None: then the torch path runs."""
     return compiled_kernels("_solvers.sphere_kernels")
@@ -545,10 +553,6 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
         # above SOFTMAX_RESTARTS_ONLY_K every round is a fresh batch of the one-shot solver (see there)
         restart_every = 1 if K > SOFTMAX_RESTARTS_ONLY_K else RESTART_EVERY
 
-        def fresh(s):
-            W0 = _start(K, d, R, s, device, dtype)
-            return torch.cat([W0, W0 if h_start == "w" else _start(K, d, R, s + 2**31, device, dtype)], 1)
-
         def polish_fn(Xnp, proxy, deadline):
             c = _slp_softmax(_polish._unit(Xnp[:K]), _polish._unit(Xnp[K:]), proxy, polish, deadline)
             return _anytime.Candidate(c, c[1])
@@ -558,20 +562,15 @@ def softmax_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, 
             return np.vstack([Wb, Wb if Hb is None else Hb]), math.acos(min(1.0, _polish.max_cos_blocks(Wb)))
 
         best, found = _soft_search(
-            K, d, tied=False, fresh=fresh, polish=polish_fn,
-            hop_start=hop_start, R=R, steps=steps, lr=lr, tau=_taus(tau, tau_spread, R, device, dtype, K),
+            K, d, tied=False, fresh=lambda s: _softmax_start(K, d, R, s, h_start, device, dtype), polish=polish_fn,
+            hop_start=hop_start, R=R, steps=steps, lr=lr, tau=taus,
             chunk=chunk, top=top, seed=seed, opts=opts, desc=f"softmax K={K} d={d}", fmt="rho {:.9f}",
             progress=progress, restart_every=restart_every)
         return _softmax_result(K, d, *best.payload, {}, R, t0, device, dtype, found)
 
-    W0 = _start(K, d, R, seed, device, dtype)
-    # H = W: margins start at 1 - <w_j, w_k> (Tammes-like); random: a different stream of the same seed
-    H0 = W0 if h_start == "w" else _start(K, d, R, seed + 2**31, device, dtype)
-    X0 = torch.cat([W0, H0], 1)
-
     stop = current_stop()
     with _bar(progress, steps, f"softmax K={K} d={d}") as bar:
-        X, proxy = _smooth_phase(X0, steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
+        X, proxy = _smooth_phase(_softmax_start(K, d, R, seed, h_start, device, dtype), steps=steps, lr=lr, tau=taus, tied=False, chunk=chunk, bar=bar,
                                  prune=fast and top == 1, stop=stop)
     order = _distinct_best(X[:, :K], proxy, top)
     best = None
@@ -615,7 +614,8 @@ SLP_SOFTMAX_MAX_VARIABLES, SLSQP_CONFIRM_MAX = 400, 201
 
 
 def _slp_softmax(Wr, Hr, proxy, polish, deadline):
-    """``(W, rho, H, info)``: the budgeted search's polish of one softmax candidate (see above)."""
+    """``(W, rho, H, info)``: the budgeted search's polish of one softmax candidate: SLP (then SLSQP) up to
+    the sizes above, the one-shot solver's polish (:func:`_polished_softmax`) beyond them."""
     K, d = Wr.shape
     if not polish or 2 * K * (d - 1) > SLP_SOFTMAX_MAX_VARIABLES:   # the one-shot solver's polish
         W, rho, H, info = _polished_softmax(Wr, Hr, proxy, polish)
