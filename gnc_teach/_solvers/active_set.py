@@ -22,12 +22,16 @@ import numba
 import numpy as np
 
 # Compiled on the first call and cached on disk by numba, so later processes only load it (~0.2 s).
-_jit = numba.njit(cache=True)
+# error_model="numpy": no zero-division checks (every division here is by a pivot or sum kept > 0);
+# the small helpers are inlined into the row loops. Together -7 to -12% at K = 200, d = 10, where a
+# row takes ~9 steps of ~0.5 µs and call and check overheads were a visible part of each step.
+_jit = numba.njit(cache=True, error_model="numpy")
+_inline = numba.njit(cache=True, error_model="numpy", inline="always")
 
-__all__ = ["min_norm_rows", "nearest_hull_points"]
+__all__ = ["hull_certificates", "min_norm_rows", "nearest_hull_points"]
 
 
-@_jit
+@_inline
 def _chol(QF, L, s):
     """Cholesky L Lᵀ = QF[:s, :s] in place of L; False if not positive definite."""
     for i in range(s):
@@ -44,7 +48,7 @@ def _chol(QF, L, s):
     return True
 
 
-@_jit
+@_inline
 def _solve_ones(L, s, z):
     """z[:s] = (L Lᵀ)^{-1} 1."""
     for i in range(s):
@@ -59,7 +63,7 @@ def _solve_ones(L, s, z):
         z[i] = acc / L[i, i]
 
 
-@_jit
+@_inline
 def _drop(F, QF, u, s, t):
     """Remove slot t from the passive set (F, QF, u hold s entries); returns the new size."""
     for i in range(t, s - 1):
@@ -74,7 +78,7 @@ def _drop(F, QF, u, s, t):
     return s - 1
 
 
-@_jit
+@_inline
 def _feasible(F, QF, L, u, z, s):
     """Lawson–Hanson inner loop: move u (feasible on F) towards z = argmin on F, dropping the passive
     points whose weight reaches 0, until z > 0; then u = z. Returns the size of F (factor L is current)."""
@@ -98,7 +102,7 @@ def _feasible(F, QF, L, u, z, s):
         _chol(QF, L, s)  # a principal submatrix of a positive definite matrix: cannot fail
 
 
-@_jit
+@_inline
 def _qf(X, k, a, b):
     """Q_ab = 1 + ⟨x_a − x_k, x_b − x_k⟩ (differences first: no cancellation for close points)."""
     acc = 1.0
@@ -107,7 +111,7 @@ def _qf(X, k, a, b):
     return acc
 
 
-@_jit
+@_inline
 def _start(X, k, j, QF, L, F, u):
     """The singleton passive set {j} (exact: its minimiser is u = 1/Q_jj); returns its size 1."""
     F[0], QF[0, 0], u[0] = j, _qf(X, k, j, j), 0.0
@@ -115,7 +119,7 @@ def _start(X, k, j, QF, L, F, u):
     return 1
 
 
-@_jit
+@_inline
 def _border(X, k, j, QF, L, F, u, s):
     """Add x_j to the passive set F[:s] by bordering the Cholesky factor: L l = Q[F, j],
     σ = Q_jj − ‖l‖². Returns False, changing nothing, if x_j is (almost) in aff(F) (σ ≤ 1e-12·Q_jj)."""
@@ -163,7 +167,7 @@ def _exchange(X, k, j, QF, L, F, u, z, s):
     return s + 1
 
 
-@_jit
+@_inline
 def _final_weights(QF, L, u, z, s):
     """u[:s] = the simplex weights of the minimiser on F, from a fresh factor (free of update drift).
     If rounding broke the factorisation, the vertex F[0] (weight 1): still a feasible point, which
@@ -239,7 +243,7 @@ def _on_candidates_row(X, k, cand, init, eps, max_steps, QF, L, F, u, z, y, mark
     return s
 
 
-@_jit
+@_inline
 def _argmax(w):
     """np.argmax for finite or ±inf entries, ~2x faster here: four independent running maxima."""
     n = w.shape[0]
@@ -411,3 +415,57 @@ def nearest_hull_points(X: np.ndarray, eps: float):
     sup, wts = np.full((K, s), -1, dtype=np.int64), np.zeros((K, s))
     _on_all_rows(X, X @ X.T, eps, sup, wts, MULTIPLE_PRICING if K >= MULTIPLE_PRICING_MIN_K else 0)
     return sup, wts
+
+
+
+@_jit
+def _offsets(X, sup, wts, D, dx, dd):
+    K, d = X.shape
+    for k in range(K):  # (explicit loops: numba's slice arithmetic allocates)
+        for c in range(d):
+            D[k, c] = X[k, c]
+        for i in range(sup.shape[1]):
+            j, wi = sup[k, i], wts[k, i]
+            if j >= 0:
+                for c in range(d):
+                    D[k, c] -= wi * X[j, c]
+        a = b = 0.0
+        for c in range(d):
+            a += D[k, c] * X[k, c]
+            b += D[k, c] * D[k, c]
+        dx[k], dd[k] = a, b
+
+
+@_jit
+def _off_diagonal_max(S, out):
+    for k in range(S.shape[0]):
+        S[k, k] = -np.inf
+        out[k] = _max(S[k])
+
+
+@_inline
+def _max(w):
+    """max(w) over four independent running maxima (a vectorisable reduction)."""
+    n = w.shape[0]
+    m0 = m1 = m2 = m3 = -np.inf
+    i = 0
+    while i + 4 <= n:
+        a0, a1, a2, a3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+        m0, m1 = (a0 if a0 > m0 else m0), (a1 if a1 > m1 else m1)
+        m2, m3 = (a2 if a2 > m2 else m2), (a3 if a3 > m3 else m3)
+        i += 4
+    m = max(max(m0, m1), max(m2, m3))
+    for t in range(i, n):
+        m = max(m, w[t])
+    return m
+
+
+def hull_certificates(X: np.ndarray, sup: np.ndarray, wts: np.ndarray):
+    """For the points p_k = Σ_i wts[k, i] x_{sup[k, i]} (slot −1: unused) of :func:`nearest_hull_points`:
+    the offsets D = x_k − p_k ``(K, d)``, max_{j≠k} ⟨D_k, x_j⟩, ⟨D_k, x_k⟩ and ‖D_k‖² (each ``(K,)``),
+    what :mod:`margins` certifies every row with (about half the time of the same in numpy at K = 200)."""
+    K = X.shape[0]
+    D, smax, dx, dd = np.empty_like(X), np.empty(K), np.empty(K), np.empty(K)
+    _offsets(X, sup, wts, D, dx, dd)
+    _off_diagonal_max(D @ X.T, smax)
+    return D, smax, dx, dd
