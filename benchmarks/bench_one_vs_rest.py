@@ -8,8 +8,10 @@ scipy.optimize.nnls on [W_{-k}^T; M 1^T] lam ~ [w_k; M] (M = 1e3), then lam/sum(
 point (a feasible point, so its distance is an upper bound; margin duality gives a lower bound).
 Both are timed with the wall clock: the best of as many runs as fit in BUDGET_S (1 s), at least
 ``--repeat`` for ours and one for the loop, so that millisecond calls are not judged by one noisy
-run; medians are kept too. Ours runs on ``--threads`` torch threads (default 1, like the
-single-threaded loop). They are compared
+run; medians are kept too. Both run with ``--threads`` torch and BLAS threads (default 1: scipy's
+nnls is single-threaded; an idle OpenBLAS pool otherwise spins on the second core after each of
+numpy's products, which doubled ours' CPU time at K = 600 and 1000 without changing its wall time).
+They are compared
 on max_k |rho_k(ours) - rho_k(loop)|, together with the loop's own certified gap.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import machine_info, nnls_one_vs_rest, save_section  # noqa: E402
@@ -104,14 +107,15 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads for ours (scipy's nnls is single-threaded; default %(default)s)")
+                    help="torch and BLAS threads (scipy's nnls is single-threaded; default %(default)s)")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     section = {"machine": machine_info(), "threads": args.threads, "sizes": []}
-    for s in args.sizes.split(","):
-        K, d = (int(v) for v in s.split("x"))
-        section["sizes"].append(bench_size(K, d, seed=args.seed, repeat=args.repeat))
+    with threadpool_limits(limits=args.threads):
+        for s in args.sizes.split(","):
+            K, d = (int(v) for v in s.split("x"))
+            section["sizes"].append(bench_size(K, d, seed=args.seed, repeat=args.repeat))
     if not args.no_save:
         save_section("one_vs_rest", section)
         from bench_report import write_markdown

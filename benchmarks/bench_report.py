@@ -87,7 +87,7 @@ def _g(x):
 def ovr_md(sec: dict) -> list[str]:
     L = ["## One-vs-rest distance: `one_vs_rest_distance` vs a scipy NNLS loop", ""]
     L += _machine(sec["machine"])
-    L += [f"- Random unit rows (seeded), {sec.get('threads')} torch thread(s) for ours. Times: the best of as many "
+    L += [f"- Random unit rows (seeded), {sec.get('threads')} torch and BLAS thread(s) for both methods. Times: the best of as many "
           "runs as fit in 1 s (at least 3 for ours, 1 for the loop; the run counts are given), so that millisecond "
           "calls are not judged by one noisy run; the ratio of the medians is given too, and the ratio of the best "
           "process CPU times (steadier when other jobs share the machine; both methods run on one thread). "
