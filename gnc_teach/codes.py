@@ -317,17 +317,28 @@ def _distinct_best(W, score, top, *, tol=1e-2, max_K=256):
     order = torch.argsort(score, descending=True).tolist()
     if top == 1 or W.shape[1] > max_K:
         return order[:top]
-    iu = torch.triu_indices(W.shape[1], W.shape[1], 1, device=W.device)
     chosen, seen = [], []
     for r in order:
-        Wr = normalize(W[r].double())
-        sig = torch.sort((Wr @ Wr.T)[iu[0], iu[1]]).values
-        if all(float((sig - t).abs().max()) > tol for t in seen):
+        sig = _signature(W[r])
+        if not _matches(sig, seen, tol):
             chosen.append(r)
             seen.append(sig)
             if len(chosen) == top:
                 break
     return chosen
+
+
+def _signature(Wr):
+    """The sorted pairwise cosines of the rows of ``Wr (K, d)``: the same for codes that differ by a rotation
+    or a relabelling, close for two codes in one basin (see :func:`_distinct_best`)."""
+    Wr = normalize(Wr.double())
+    iu = torch.triu_indices(Wr.shape[0], Wr.shape[0], 1, device=Wr.device)
+    return torch.sort((Wr @ Wr.T)[iu[0], iu[1]]).values
+
+
+def _matches(sig, seen, tol=1e-2):
+    """Whether ``sig`` lies within ``tol`` (max abs) of one of the signatures ``seen``."""
+    return any(float((sig - t).abs().max()) <= tol for t in seen)
 
 
 def _taus(tau, spread, R, device, dtype, K):
@@ -378,6 +389,10 @@ PRUNE_AT, PRUNE_C = 5 / 8, 2.0
 
 #: restarts per compiled call when a deadline is set (the budget is checked between calls)
 DEADLINE_BATCH = 8
+#: the anytime searches (a deadline is set) run the compiled smooth phase up to this K^2 d, with their
+#: restarts spread over numba's threads (the same numbers as on one thread): on one thread it matches
+#: torch at d = 10, K = 100 (3.3 s per default batch of 20 restarts either way), so two cores double it
+SEARCH_COMPILED_MAX_K2D = 100_000
 
 
 def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=None, deadline=None):
@@ -388,20 +403,28 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=Non
     torch path (GPU, float32, large K; every restart runs to the end). ``stop`` (a
     :class:`gnc_teach._stop.Stop`) ends the torch path early, at a step boundary. With a ``deadline``
     (``time.perf_counter()`` value) it raises :class:`~._solvers.anytime.OutOfTime` once that has passed
-    (or Ctrl-C was pressed), checked every step (torch) or every :data:`DEADLINE_BATCH` restarts (compiled)."""
+    (or Ctrl-C was pressed), checked every step (torch) or every :data:`DEADLINE_BATCH` restarts (compiled);
+    then it also runs larger codes compiled (:data:`SEARCH_COMPILED_MAX_K2D`), on all of numba's threads."""
     R, m, d = X0.shape
     K = m if tied else m // 2
     taus, t1 = tau
-    small = X0.device.type == "cpu" and X0.dtype == F64 and K * K * d <= COMPILED_MAX_K2D
+    small = X0.device.type == "cpu" and X0.dtype == F64 and \
+        K * K * d <= (COMPILED_MAX_K2D if deadline is None else SEARCH_COMPILED_MAX_K2D)
     if small and _kernels() is not None:
         prune_at = int(PRUNE_AT * steps) if prune and deadline is None else 0   # pruning needs the whole batch
         X0n, tn, parts = X0.contiguous().numpy(), taus.contiguous().numpy(), []
         step = R if deadline is None else DEADLINE_BATCH
+        threads = deadline is not None and _kernels().threads() > 1
         for a in range(0, R, step):
             _anytime.check_time(deadline)
             # every argument given: numba's dispatcher takes a ~0.25 ms slow path when defaults are left out
-            parts.append(_kernels().adam_softmin(X0n[a:a + step], steps, float(lr[0]), float(lr[1]), tn[a:a + step],
-                                                 float(t1), tied, False, prune_at, PRUNE_C, 0.9, 0.999, 1e-12))
+            if threads:
+                parts.append(_kernels().adam_softmin_threads(X0n[a:a + step], steps, float(lr[0]), float(lr[1]),
+                                                             tn[a:a + step], float(t1), tied, False, 0.9, 0.999, 1e-12))
+            else:
+                parts.append(_kernels().adam_softmin(X0n[a:a + step], steps, float(lr[0]), float(lr[1]),
+                                                     tn[a:a + step], float(t1), tied, False, prune_at, PRUNE_C, 0.9,
+                                                     0.999, 1e-12))
         X, proxy = (np.concatenate(p) for p in zip(*parts))
         if bar is not None:
             bar.update(steps)
@@ -432,6 +455,12 @@ def _smooth_phase(X0, *, steps, lr, tau, tied, chunk, bar, prune=False, stop=Non
 HOP_SCALES = (0.05, 0.1, 0.2)
 HOP_BATCH, HOP_TOP, HOP_STEPS, HOP_TAU, HOP_LR = 32, 2, 300, 0.01, (0.01, 1e-4)
 RESTART_EVERY = 4
+#: every candidate a round would polish is first compared with the basins polished before in the search
+#: (signatures as in :func:`_distinct_best`, the last BASIN_MEMORY of them, for K <= BASIN_MEMORY_MAX_K);
+#: one seen before is skipped, since it cannot beat the best code. Most hops fall back into the best code's
+#: basin. Measured at d = 3, N = 49 (seed 0, two threads): Sloane's record in round 160 both with and without
+#: it, after 58 s instead of 97 s (re-polishing a known basin only finds it again)
+BASIN_MEMORY, BASIN_MEMORY_MAX_K = 256, 256
 #: Thomson hop rounds: THOMSON_HOPS single hops (every row moved by noise of scale THOMSON_SCALES[r % 3] x
 #: the min distance, then L-BFGS), each kept if the energy drops (monotonic basin hopping)
 THOMSON_SCALES = (0.1, 0.2, 0.4)
@@ -467,6 +496,7 @@ def _soft_search(K, d, *, tied, fresh, polish, hop_start, R, steps, lr, tau, chu
     round: the batched smooth phase from ``fresh(seed)`` and the polish of the ``top`` best distinct
     restarts; then hop rounds and, every ``restart_every``-th round, restart rounds (see :data:`HOP_SCALES`)."""
     taus = tau[0]
+    polished = []    # signatures of the basins polished so far (most recent last, at most BASIN_MEMORY)
 
     def descend(X0, steps_, lr_, taus_, ntop, deadline):
         stop = current_stop()
@@ -476,10 +506,15 @@ def _soft_search(K, d, *, tied, fresh, polish, hop_start, R, steps, lr, tau, chu
         for r in _distinct_best(X[:, :K], proxy, ntop):
             if best is not None and stop():     # after Ctrl-C: the best restart only
                 break
+            sig = _signature(X[r, :K]) if K <= BASIN_MEMORY_MAX_K else None
+            if sig is not None and _matches(sig, polished):
+                continue                        # a basin polished before: it cannot beat the best code
             _anytime.check_time(deadline)
             c = polish(X[r].detach().cpu().double().numpy(), float(proxy[r]), deadline)
+            if sig is not None:
+                polished[:] = polished[-(BASIN_MEMORY - 1):] + [sig]
             best = c if best is None or c.value > best.value else best
-        return best
+        return _anytime.Candidate(None, -math.inf) if best is None else best   # None: only known basins
 
     def first():
         c = descend(fresh(seed), steps, lr, tau, top, None)

@@ -212,3 +212,22 @@ def test_large_softmax_codes_search_by_fresh_batches():
     first = codes.softmax_code(66, 2, effort=0, restarts=4, steps=20, polish=False, device="cpu")
     assert res.rho >= first.rho
     assert 0 < res.rho <= 1 - math.cos(2 * math.pi / 66) + 1e-12                # at most the 66-gon's rho*
+
+
+
+def test_basins_polished_before_are_not_polished_again(monkeypatch):
+    # the icosahedron is the only good basin of 12 points in R^3: most later candidates fall back into it,
+    # and are not polished again; the search ends at the same code as without the memory
+    calls = []
+    real = slp.maxmin_slp
+    monkeypatch.setattr(slp, "maxmin_slp", lambda *a, **k: calls.append(1) or real(*a, **k))
+    res = codes.tammes_code(12, 3, effort=8, seed=1, device="cpu")
+    with_memory = len(calls)
+    monkeypatch.setattr(codes, "BASIN_MEMORY_MAX_K", 0)                # no memory: every candidate polished
+    calls.clear()
+    plain = codes.tammes_code(12, 3, effort=8, seed=1, device="cpu")
+    assert with_memory < len(calls) / 2
+    assert res.rounds == plain.rounds == 8
+    assert res.min_angle == pytest.approx(plain.min_angle, abs=1e-9) == pytest.approx(63.4349488229, abs=1e-9)
+    sig = codes._signature(res.W)
+    assert codes._matches(sig + 5e-3, [sig]) and not codes._matches(sig + 2e-2, [sig])

@@ -19,7 +19,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["adam_softmin"]
+__all__ = ["adam_softmin", "adam_softmin_threads", "threads"]
 
 _jit = numba.njit(cache=True)   # compiled on first call, cached on disk (later processes load it)
 _LOG_TINY = math.log(np.finfo(np.float64).tiny)
@@ -109,6 +109,16 @@ def _adam_steps(Xr, m1, m2, t_a, t_b, steps, lr0, lr1, tau0, tau1, tied, cut, E,
 
 
 @_jit
+def _prepared(X0, K, all_weights):
+    """The retracted copy of the starts (as in riemannian_adam) and the exp cut-off (see adam_softmin)."""
+    X = X0.copy()
+    for r in range(X.shape[0]):
+        for i in range(X.shape[1]):
+            X[r, i] /= max(math.sqrt((X[r, i] ** 2).sum()), np.finfo(np.float64).tiny)
+    return X, (_LOG_TINY if all_weights else _LOG_HALF_ULP - 2.0 * math.log(K))
+
+
+@_jit
 def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, all_weights=False, prune_at=0, prune_c=2.0,
                  beta1=0.9, beta2=0.999, eps=1e-12):
     """Riemannian Adam maximising f_tau for every restart of ``X0``: ``(R, 2K, d)`` rows W then H, or
@@ -128,11 +138,7 @@ def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, all_weights=False, prun
     ones (whose exp is ~30x slower), as the torch path does: for comparing the two."""
     R, n, d = X0.shape
     K = n if tied else n // 2
-    cut = _LOG_TINY if all_weights else _LOG_HALF_ULP - 2.0 * math.log(K)
-    X = X0.copy()
-    for r in range(R):                           # the retraction of the start, as in riemannian_adam
-        for i in range(n):
-            X[r, i] /= max(math.sqrt((X[r, i] ** 2).sum()), np.finfo(np.float64).tiny)
+    X, cut = _prepared(X0, K, all_weights)
     mmin = np.empty(R)
     E = np.empty((K, K))
     G = np.empty((n, d))
@@ -150,3 +156,29 @@ def adam_softmin(X0, steps, lr0, lr1, tau0s, tau1, tied, all_weights=False, prun
                 mmin[r] = _adam_steps(X[r], M1[r], M2[r], t_a, steps, steps, lr0, lr1, tau0s[r], tau1, tied,
                                       cut, E, G, beta1, beta2, eps)
     return X, mmin
+
+
+@numba.njit(cache=True, parallel=True)
+def adam_softmin_threads(X0, steps, lr0, lr1, tau0s, tau1, tied, all_weights=False, beta1=0.9, beta2=0.999,
+                         eps=1e-12):
+    """:func:`adam_softmin` without pruning, its restarts spread over numba's threads (``numba.prange``):
+    each restart runs on one thread exactly as in :func:`adam_softmin`, so the results are the same
+    numbers, only sooner on several cores. For the anytime searches of :mod:`gnc_teach.codes`, which
+    use the whole machine; the one-shot solvers stay on one thread."""
+    R, n, d = X0.shape
+    K = n if tied else n // 2
+    X, cut = _prepared(X0, K, all_weights)
+    mmin = np.empty(R)
+    M1 = np.zeros((R, n, d))
+    M2 = np.zeros((R, n, d))
+    for r in numba.prange(R):
+        E = np.empty((K, K))                     # scratch per restart: restarts run at once
+        G = np.empty((n, d))
+        mmin[r] = _adam_steps(X[r], M1[r], M2[r], 0, steps, steps, lr0, lr1, tau0s[r], tau1, tied, cut, E, G,
+                              beta1, beta2, eps)
+    return X, mmin
+
+
+def threads() -> int:
+    """Threads that :func:`adam_softmin_threads` spreads its restarts over (numba's setting: the cores)."""
+    return numba.get_num_threads()
