@@ -126,6 +126,8 @@ def _init_worker(threads):
     import torch
     torch.set_num_threads(threads)
     from gnc_teach import codes
+    if codes._kernels() is not None:                      # the searches' restarts run on numba's threads
+        codes._kernels().set_threads(threads)
     for solver in (codes.tammes_code, codes.thomson_code, codes.softmax_code):   # compile/load the kernels
         solver(6, 3, device="cpu", effort=1, restarts=2, steps=20)
 

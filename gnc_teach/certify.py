@@ -30,7 +30,7 @@ import torch
 from ._io import read_table, table_row, write_atomic
 from ._memory import check_memory
 from ._solvers.sphere_opt import tangent
-from ._tensor import as_labels, as_matrix, check_int, check_positive, require_unit_rows
+from ._tensor import as_labels, as_matrix, check_int, check_positive, compiled_kernels, require_unit_rows
 
 __all__ = [
     "spherical_ce", "ufm_objective", "stack", "unstack", "project_tangent", "riemannian_gradient",
@@ -603,8 +603,11 @@ def add_ufm_route(row: dict, *, seed: int = 0, taus=SEARCH_TAUS, tol: float = 1e
 
 
 def _search_row(args):
-    """One task in a worker process (one thread): see :func:`_run_task`."""
+    """One task in a worker process (one thread: the workers share the cores): see :func:`_run_task`."""
     torch.set_num_threads(1)
+    kernels = compiled_kernels("_solvers.sphere_kernels")
+    if kernels is not None:       # the anytime searches spread their restarts over numba's threads
+        kernels.set_threads(1)
     return _run_task(args)
 
 

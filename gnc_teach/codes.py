@@ -704,7 +704,9 @@ def tammes_code(K: int, d: int, *, restarts: int | None = None, seed: int = 0, d
     polish of the ``top`` best basins) is followed by rounds of global moves until the budget is spent:
     hop rounds (32 perturbed copies of the best code descended again at once, the best two polished) and,
     every 4th round, a fresh batch of restarts (see :data:`HOP_SCALES`); the exact polish is sequential
-    linear programming (:mod:`._solvers.slp`), for any K. It stops early once the min angle reaches
+    linear programming (:mod:`._solvers.slp`), for any K; a candidate from a basin polished before in the
+    search is skipped (:data:`BASIN_MEMORY`), and on a CPU the restarts of a round run on all of numba's
+    threads (the same numbers as on one). It stops early once the min angle reaches
     ``target`` (degrees), when ``callback(progress)`` returns True, or on Ctrl-C (the best code so far is
     returned, ``.interrupted`` set). The rounds depend only on ``seed``, not on the clock.
     """

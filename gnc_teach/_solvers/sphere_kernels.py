@@ -19,7 +19,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["adam_softmin", "adam_softmin_threads", "threads"]
+__all__ = ["adam_softmin", "adam_softmin_threads", "set_threads", "threads"]
 
 _jit = numba.njit(cache=True)   # compiled on first call, cached on disk (later processes load it)
 _LOG_TINY = math.log(np.finfo(np.float64).tiny)
@@ -182,3 +182,9 @@ def adam_softmin_threads(X0, steps, lr0, lr1, tau0s, tau1, tied, all_weights=Fal
 def threads() -> int:
     """Threads that :func:`adam_softmin_threads` spreads its restarts over (numba's setting: the cores)."""
     return numba.get_num_threads()
+
+
+def set_threads(n: int) -> None:
+    """Let :func:`adam_softmin_threads` use ``n`` threads (at most the cores; set per calling thread), e.g.
+    in worker processes that share the cores."""
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
