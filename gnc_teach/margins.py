@@ -438,6 +438,12 @@ def _one_vs_rest(W, return_details, tol, candidates, chunk, max_rounds, c=1.0):
     return _result(W, X, D, support, weights, smax, dx, dp, rr, tol * scale, return_details, c)
 
 
+def _certified(state, atol) -> bool:
+    """Whether every row's certificate holds (ρ_k ≤ atol counts as 0); a NaN row fails."""
+    _, _, _, smax, _, dp, rr = state
+    return bool(((rr <= atol) | (smax - dp <= atol * rr)).all())
+
+
 def _uncertified(state, atol):
     """Rows whose certificate max_j ⟨w_k − p_k, w_j − p_k⟩ ≤ atol·‖w_k − p_k‖ fails (ρ_k ≤ atol is 0)."""
     _, _, _, smax, _, dp, rr = state
@@ -494,15 +500,12 @@ def _fused(X: torch.Tensor, eps: float, atol: float):
     # the work of _offsets and _scores, compiled and as one (K, K) block (K <= FUSED_MAX_K): torch's
     # per-op dispatch was a quarter of a K = 200 call (~0.3 ms of ~1.2), numpy's still ~0.07 ms
     D, smax, dx, dd = _compiled().hull_certificates(Xn, sup, wts)
-    dp, rr = dx - dd, np.sqrt(dd)
-    state = [torch.from_numpy(a) for a in (sup, wts, D, smax, dx, dp, rr)]
-    if not ((rr <= atol) | (smax - dp <= atol * rr)).all():  # (NaN fails too)
-        # the same points, measured from the differences (near-duplicate rows)
+    state = [torch.from_numpy(a) for a in (sup, wts, D, smax, dx, dx - dd, np.sqrt(dd))]
+    if not _certified(state, atol):
         fail = _uncertified(state, atol)
-        if fail.numel():
+        if fail.numel():  # the same points, measured from the differences (near-duplicate rows)
             _adopt_better(X, state, fail, state[0][fail], state[1][fail], X.shape[0])
-        sup, wts, D, smax, dx, dp, rr = state
-        if not bool(((rr <= atol) | (smax - dp <= atol * rr)).all()):
+        if not _certified(state, atol):
             return None
     sup, wts, D, smax, dx, dp, rr = state
     return D, sup, wts, smax, dx, dp, rr
