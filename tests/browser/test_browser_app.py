@@ -22,8 +22,11 @@ from gnc_teach.views.registry import EXPLORERS
 @pytest.fixture(scope="module")
 def app():
     """The running ``python -m gnc_teach app`` process, its URL and a queue of its output lines."""
+    # SIGINT at its default in the app, as in a terminal: a test run started in the background ignores it,
+    # and a child would inherit that (then the Ctrl-C test below could not stop the app)
     proc = subprocess.Popen([sys.executable, "-m", "gnc_teach", "app"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=kernel_env(), cwd=ROOT)
+                            stderr=subprocess.STDOUT, text=True, env=kernel_env(), cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True).start()
     log, url, deadline = [], None, time.monotonic() + 120
