@@ -2,6 +2,9 @@
 showing a figure in the widget's output area."""
 from __future__ import annotations
 
+import base64
+import io
+
 __all__ = ["check_view", "show"]
 
 
@@ -17,13 +20,21 @@ def check_view(view, keys, *, made_by: str) -> dict:
 
 
 def show(out, fig, plt):
-    """Display ``fig`` in ``out`` when running in IPython; always close it (no figure leak)."""
+    """Show ``fig`` (as a PNG) in the Output widget ``out`` when running in IPython; always close it (no
+    figure leak).
+
+    The figure replaces ``out.outputs`` in one state update, instead of being displayed inside
+    ``with out:``. That context sets the widget's ``msg_id`` and routes the display through the kernel's
+    output capture; a notebook runner (nbclient, which Voilà and nbval use) then syncs the Output widget
+    back to the kernel over the shell channel while it waits there for the cell's reply, and under CPU load
+    that exchange was seen to hang the cell forever (reproduced with ``jupyter nbconvert --execute`` while
+    another process computed). Direct assignment needs no capture and no reply."""
     try:
         from IPython import get_ipython
-        from IPython.display import display
         if get_ipython() is not None:
-            out.clear_output(wait=True)
-            with out:
-                display(fig)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", bbox_inches="tight")
+            data = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}
+            out.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
     finally:
         plt.close(fig)

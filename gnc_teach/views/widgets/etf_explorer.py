@@ -10,6 +10,7 @@ import torch
 
 from ... import geometry
 from ..._tensor import check_int
+from ._common import show
 
 __all__ = ["etf_view", "etf_explorer", "ETFExplorer"]
 
@@ -118,13 +119,10 @@ class ETFExplorer:
         if not self.draw_figures:
             return
         import matplotlib.pyplot as plt
-        self.out.clear_output(wait=True)
-        with self.out:
-            fig = draw(self.view)
-            # what was drawn, for headless tests (Output captures nothing outside a kernel)
-            self.drawn = [ax.get_title() for ax in fig.axes if ax.get_title()]
-            plt.show()
-            plt.close(fig)
+        fig = draw(self.view)
+        # what was drawn, for headless tests (Output captures nothing outside a kernel)
+        self.drawn = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        show(self.out, fig, plt)
 
 
 def etf_explorer(K: int = 4, d: int = 3, *, max_K: int = 12, max_d: int = 12):
