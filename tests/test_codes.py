@@ -228,18 +228,34 @@ def test_compiled_softmin_gradient_equals_torch(tied, tau):
     H = W if tied else torch.nn.functional.normalize(torch.randn(1, 11, 4, generator=g, dtype=F64), dim=-1)
     f, mmin, gW, gH = softmin_margins(W, H, tau)
     kernels = codes._kernels()
-    G = np.empty((11 if tied else 22, 4))
-    fk, mk = kernels._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G, tied,
-                                   kernels._LOG_TINY)
+
+    def kernel(cut):     # the kernel's transposed layout: W^T, H^T (d, K); tied: one array
+        WT = np.ascontiguousarray(W[0].numpy().T)
+        HT = WT if tied else np.ascontiguousarray(H[0].numpy().T)
+        S = kernels._scratch(4, 11)
+        fk, mk = kernels._softmin_grad(WT, HT, tau, S, cut)
+        G = (S[5] + S[6]).T if tied else np.vstack([S[5].T, S[6].T])
+        return fk, mk, G
+
+    fk, mk, G = kernel(kernels._LOG_TINY)
     assert fk == pytest.approx(f.item(), abs=1e-14) and mk == pytest.approx(mmin.item(), abs=1e-15)
     expected = (gW + gH)[0] if tied else torch.cat([gW, gH], 1)[0]
     assert np.allclose(G, expected.numpy(), atol=1e-13)
     # the default cut skips weights that together are below half an ulp of their sum (each <= 1)
-    G2 = np.empty_like(G)
-    cut = kernels._LOG_HALF_ULP - 2 * math.log(11)
-    f2, m2 = kernels._softmin_grad(W[0].numpy(), H[0].numpy(), tau, np.empty((11, 11)), G2, tied, cut)
+    f2, m2, G2 = kernel(kernels._LOG_HALF_ULP - 2 * math.log(11))
     assert abs(f2 - fk) <= 2 * np.finfo(float).eps * abs(fk) and m2 == mk
     assert np.abs(G2 - G).max() <= 2 * np.finfo(float).eps
+
+
+def test_compiled_exp_is_libm_exp_to_rounding():
+    # the kernel's vectorisable exp: within 2e-15 relative of numpy's on [cut, 0], exactly 0 below the cut
+    kernels = codes._kernels()
+    x = np.concatenate([np.linspace(kernels._LOG_TINY, 0.0, 200_001), -np.logspace(-300, 0, 1001), [0.0]])
+    out, bits = np.empty_like(x), np.empty(len(x), np.int64)
+    kernels._exp_row(x, out, bits, kernels._LOG_TINY)
+    assert np.all(np.isfinite(out)) and np.abs(out / np.exp(x) - 1).max() <= 2e-15
+    kernels._exp_row(x, out, bits, -30.0)
+    assert np.all(out[x < -30.0] == 0.0) and np.abs(out[x >= -30] / np.exp(x[x >= -30]) - 1).max() <= 2e-15
 
 
 @pytest.mark.parametrize("tied", [False, True])
