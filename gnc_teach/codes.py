@@ -24,10 +24,11 @@ Results are **best found**, not proved optima, unless ``(K, d)`` has a proved cl
 K <= d+1, or d+2 <= K <= 2d for rho; lesson 02), and the result says which (``.status``) with the
 gap to the upper bound (``.gap``) and first-order certificates (``.certificate``).
 
-Scale. The smooth phase never forms a K x K matrix: the soft-min is a blockwise online log-sum-exp,
-memory O(R (K d + chunk^2)), time O(R K^2 d) per step. The dense SLSQP polish runs only when
+Scale. The torch smooth phase never forms a K x K matrix: the soft-min is a blockwise online log-sum-exp,
+memory O(R (K d + chunk^2)), time O(R K^2 d) per step (the compiled kernel, K^2 d <= 10^6, holds two K x K
+float64 matrices per thread: at most 8 MB each). The dense SLSQP polish runs only when
 2 K d + 1 <= 451 (larger codes keep the smooth optimum; rho is still evaluated exactly). Measured on
-the project's 2-core CPU: d = 10, K = 100 in ~3 s (rho 0.668418), K = 200 in ~6 s (rho 0.545410),
+the project's 2-core CPU: d = 10, K = 100 in ~0.9 s (rho 0.664462), K = 200 in ~1.5 s (rho 0.545501),
 K = 250 in <= 10 s with the defaults (d = 3 or 32); K = 20,000, d = 64: 1.7-8.3 s per soft-min evaluation in
 float32 (tau = 0.3 and 2e-4); ``softmax_code(20000, 64, restarts=1, steps=5, polish=False, dtype=torch.float32)``
 took 99 s in all (smooth steps + exact rho + energy) with 1.42 GiB peak RSS (a K x K float64 matrix
