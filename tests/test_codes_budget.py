@@ -231,3 +231,22 @@ def test_basins_polished_before_are_not_polished_again(monkeypatch):
     assert res.min_angle == pytest.approx(plain.min_angle, abs=1e-9) == pytest.approx(63.4349488229, abs=1e-9)
     sig = codes._signature(res.W)
     assert codes._matches(sig + 5e-3, [sig]) and not codes._matches(sig + 2e-2, [sig])
+
+
+def test_large_softmax_searches_anneal_longer(monkeypatch):
+    # above K = 64 every search round anneals over SOFTMAX_SEARCH_STEPS (more good codes per second than the
+    # one-shot 1000 steps, measured at d = 10, K = 100) unless steps is given; the one-shot solver keeps 1000
+    seen, smooth = [], codes._smooth_phase
+
+    def spy(X0, **kw):
+        seen.append(kw["steps"])
+        return smooth(X0, **kw)
+
+    monkeypatch.setattr(codes, "_smooth_phase", spy)
+    monkeypatch.setattr(codes, "SOFTMAX_SEARCH_STEPS", 30)
+    common = dict(restarts=2, polish=False, device="cpu")
+    codes.softmax_code(66, 2, effort=1, **common)
+    codes.softmax_code(66, 2, effort=0, steps=20, **common)
+    codes.softmax_code(66, 2, **common)
+    codes.softmax_code(60, 2, effort=0, **common)          # K <= 64: the one-shot steps
+    assert seen == [30, 30, 20, 1000, 1000]

@@ -82,3 +82,26 @@ def test_draw_makes_two_panels_with_labels(K, d):
     assert len([a for a in fig.axes if a.get_title() or not a.axison]) >= 2
     assert any("Gram" in a.get_title() for a in fig.axes)
     plt.close(fig)
+
+
+def test_figures_replace_the_output_widgets_outputs_in_a_kernel():
+    # in IPython the figure becomes the Output widget's only output, set as its state: no "with out:" capture,
+    # whose sync with a notebook runner (nbclient: Voila, nbval) hung cells under CPU load
+    import base64
+
+    ipywidgets = pytest.importorskip("ipywidgets")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from gnc_teach.views.widgets._common import show
+    out = ipywidgets.Output()
+    InteractiveShell.instance()
+    try:
+        for K in (4, 5):
+            fig = draw(etf_view(K, 3))
+            show(out, fig, plt)
+            assert not plt.fignum_exists(fig.number)                 # closed: no figure leak
+            (o,) = out.outputs
+            assert o["output_type"] == "display_data" and out.msg_id == ""
+            assert base64.b64decode(o["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        InteractiveShell.clear_instance()
