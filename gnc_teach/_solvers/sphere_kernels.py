@@ -151,7 +151,7 @@ def _adam_steps(Y, M1, M2, t_a, t_b, steps, lr0, lr1, tau0, tau1, cut, S, beta1,
     tied = Y.shape[0] == 1
     WT, HT = Y[0], Y[-1]
     GW, GH = S[5], S[6]
-    dot = S[2].copy()
+    dot = np.empty(WT.shape[1])                      # _adam_update's scratch
     for t in range(t_a, t_b):
         f = t / max(steps - 1, 1)
         tau = tau0 * (tau1 / tau0) ** f
@@ -160,10 +160,9 @@ def _adam_steps(Y, M1, M2, t_a, t_b, steps, lr0, lr1, tau0, tau1, cut, S, beta1,
         c1 = 1.0 - beta1 ** (t + 1)
         c2 = 1.0 - beta2 ** (t + 1)
         if tied:
-            GW += GH
-            _adam_update(WT, GW, M1[0], M2[0], lr, c1, c2, beta1, beta2, eps, dot)
-        else:
-            _adam_update(WT, GW, M1[0], M2[0], lr, c1, c2, beta1, beta2, eps, dot)
+            GW += GH                                 # H = W: both gradients move the same rows
+        _adam_update(WT, GW, M1[0], M2[0], lr, c1, c2, beta1, beta2, eps, dot)
+        if not tied:
             _adam_update(HT, GH, M1[1], M2[1], lr, c1, c2, beta1, beta2, eps, dot)
     return _softmin_grad(WT, HT, tau1, S, cut)[1]
 
